@@ -1,0 +1,213 @@
+"""Identity resolution: every handle maps to exactly one entity, with the rule that linked it.
+
+Rules, in the order they apply (DESIGN.md "entities ... identities"):
+
+* ``declared`` — a mapping file ``handle,entity`` (:func:`declare`) wins over everything;
+* ``same_email`` — any handle that contains an e-mail address (``email:Ann@X.com``,
+  ``salesforce:ann@x.com``) belongs to the entity ``email:<lowercased address>``;
+* ``self`` — otherwise a new handle becomes its own entity (``entity_id = handle``);
+* ``manual_merge`` — :func:`merge` moves every handle of one entity to another and keeps
+  the previous links as evidence, so :func:`unmerge` restores them exactly.
+
+Interactions keep the raw handle; stages resolve handles through ``identities``, so a
+merge or an unmerge never rewrites history.
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pyarrow as pa
+
+EMAIL_RE = r"([A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,})"
+ROLES = ("customer", "prospect", "employee", "superuser", "brand", "partner", "system")
+
+
+class IdentityError(Exception):
+    """A merge, unmerge or declaration that cannot be done; the message says why."""
+
+
+def link_new_handles(
+    con: duckdb.DuckDBPyConnection, import_id: int, hints: pa.Table | None = None
+) -> int:
+    """Create identities (and entities) for handles first seen in ``import_id``.
+
+    Entity hints from the adapter (a brand, an employee) fill in kind, role and name of
+    entities that still carry the defaults; they never overwrite a role set by hand.
+    """
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _new_handles AS
+        WITH seen AS (
+            SELECT actor AS handle, any_value(source) AS source FROM interactions
+            WHERE import_id = ? GROUP BY actor
+            UNION ALL
+            SELECT handle, any_value(source) FROM (
+                SELECT unnest(targets) AS handle, source FROM interactions
+                WHERE import_id = ? AND len(targets) > 0) GROUP BY handle
+        )
+        SELECT handle, any_value(source) AS source,
+               nullif(lower(regexp_extract(handle, '{EMAIL_RE}', 1)), '') AS email
+        FROM seen WHERE handle IS NOT NULL AND handle <> ''
+          AND handle NOT IN (SELECT handle FROM identities)
+        GROUP BY handle""",
+        [import_id, import_id],
+    )
+    if hints is not None and hints.num_rows:
+        con.register("_hints_in", hints)
+        con.execute(
+            """INSERT INTO _new_handles
+            SELECT DISTINCT h.handle, NULL, nullif(lower(regexp_extract(h.handle, ?, 1)), '')
+            FROM _hints_in h WHERE h.handle NOT IN (SELECT handle FROM identities)
+              AND h.handle NOT IN (SELECT handle FROM _new_handles)""",
+            [EMAIL_RE],
+        )
+    con.execute(
+        """INSERT INTO entities (entity_id, kind, role)
+        SELECT DISTINCT coalesce('email:' || email, handle), 'person', 'customer'
+        FROM _new_handles
+        WHERE coalesce('email:' || email, handle) NOT IN (SELECT entity_id FROM entities)"""
+    )
+    n = con.execute(
+        """INSERT INTO identities (handle, entity_id, source, link_rule, evidence)
+        SELECT handle, coalesce('email:' || email, handle), source,
+               CASE WHEN email IS NULL OR handle = 'email:' || email THEN 'self'
+                    ELSE 'same_email' END,
+               CASE WHEN email IS NOT NULL AND handle <> 'email:' || email
+                    THEN 'handle contains the address ' || email END
+        FROM _new_handles"""
+    ).fetchone()[0]
+    if hints is not None and hints.num_rows:
+        _apply_hints(con)
+        con.unregister("_hints_in")
+    con.execute("DROP TABLE _new_handles")
+    return int(n)
+
+
+def _apply_hints(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """UPDATE entities e SET
+            kind = CASE WHEN e.kind = 'person' THEN coalesce(h.kind, e.kind) ELSE e.kind END,
+            role = CASE WHEN e.role = 'customer' THEN coalesce(h.role, e.role) ELSE e.role END,
+            display_name = coalesce(e.display_name, h.display_name),
+            attrs = coalesce(e.attrs, CAST(h.attrs AS JSON))
+        FROM (SELECT i.entity_id, any_value(x.kind) AS kind, any_value(x.role) AS role,
+                     any_value(x.display_name) AS display_name, any_value(x.attrs) AS attrs
+              FROM _hints_in x JOIN identities i USING (handle) GROUP BY i.entity_id) h
+        WHERE e.entity_id = h.entity_id"""
+    )
+
+
+def entity_of(con: duckdb.DuckDBPyConnection, handle_or_entity: str) -> str:
+    """The entity a handle or entity id refers to; raises if unknown."""
+    row = con.execute(
+        "SELECT entity_id FROM entities WHERE entity_id = ?"
+        " UNION ALL SELECT entity_id FROM identities WHERE handle = ? LIMIT 1",
+        [handle_or_entity, handle_or_entity],
+    ).fetchone()
+    if row is None:
+        raise IdentityError(f"no entity or handle named {handle_or_entity!r}")
+    return str(row[0])
+
+
+def merge(con: duckdb.DuckDBPyConnection, keep: str, other: str, reason: str = "") -> int:
+    """Move every handle of ``other`` to ``keep``; return the merge id (for unmerge)."""
+    a, b = entity_of(con, keep), entity_of(con, other)
+    if a == b:
+        raise IdentityError(f"{keep!r} and {other!r} are already the same entity ({a})")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        moved = con.execute(
+            "SELECT handle, link_rule, evidence FROM identities WHERE entity_id = ? ORDER BY handle",
+            [b],
+        ).fetchall()
+        row = con.execute("SELECT to_json(e) FROM entities e WHERE entity_id = ?", [b]).fetchone()
+        merge_id = con.execute(
+            "SELECT coalesce(max(merge_id), 0) + 1 FROM identity_merges"
+        ).fetchone()[0]
+        con.execute(
+            "INSERT INTO identity_merges (merge_id, kept_entity, merged_entity, moved,"
+            " merged_row, reason) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                merge_id,
+                a,
+                b,
+                json.dumps([{"handle": h, "link_rule": r, "evidence": e} for h, r, e in moved]),
+                row[0] if row else None,
+                reason,
+            ],
+        )
+        con.execute(
+            "UPDATE identities SET entity_id = ?, link_rule = 'manual_merge', evidence = ?"
+            " WHERE entity_id = ?",
+            [a, f"merge {merge_id}: {reason or 'merged by hand'}", b],
+        )
+        con.execute("DELETE FROM entities WHERE entity_id = ?", [b])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return int(merge_id)
+
+
+def unmerge(con: duckdb.DuckDBPyConnection, merge_id: int) -> list[str]:
+    """Undo a merge: the moved handles go back with their original rule and evidence."""
+    row = con.execute(
+        "SELECT kept_entity, merged_entity, moved, merged_row, undone_at FROM identity_merges"
+        " WHERE merge_id = ?",
+        [merge_id],
+    ).fetchone()
+    if row is None:
+        raise IdentityError(f"no merge with id {merge_id} (see `socialcrm identities merges`)")
+    kept, merged, moved_json, merged_row, undone = row
+    if undone is not None:
+        raise IdentityError(f"merge {merge_id} was already undone at {undone}")
+    moved = json.loads(moved_json)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        entity = json.loads(merged_row) if merged_row else {"entity_id": merged}
+        con.execute(
+            "INSERT INTO entities (entity_id, kind, role, display_name, attrs) VALUES (?, ?, ?, ?, ?)",
+            [
+                merged,
+                entity.get("kind", "person"),
+                entity.get("role", "customer"),
+                entity.get("display_name"),
+                json.dumps(entity["attrs"]) if entity.get("attrs") is not None else None,
+            ],
+        )
+        for m in moved:
+            con.execute(
+                "UPDATE identities SET entity_id = ?, link_rule = ?, evidence = ?"
+                " WHERE handle = ? AND entity_id = ?",
+                [merged, m["link_rule"], m["evidence"], m["handle"], kept],
+            )
+        con.execute("UPDATE identity_merges SET undone_at = now() WHERE merge_id = ?", [merge_id])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return [m["handle"] for m in moved]
+
+
+def declare(con: duckdb.DuckDBPyConnection, mapping: pa.Table) -> int:
+    """Link handles to entities from a declared mapping (columns ``handle``, ``entity``)."""
+    con.register("_declared", mapping)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            """INSERT INTO entities (entity_id) SELECT DISTINCT entity FROM _declared
+            WHERE entity NOT IN (SELECT entity_id FROM entities)"""
+        )
+        con.execute(
+            """INSERT OR REPLACE INTO identities (handle, entity_id, source, link_rule, evidence)
+            SELECT handle, entity, 'declared', 'declared', 'mapping file' FROM _declared"""
+        )
+        n = con.execute("SELECT count(*) FROM _declared").fetchone()[0]
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("_declared")
+    return int(n)

@@ -1,0 +1,162 @@
+"""Canonical tables and their versioned migrations.
+
+The canonical model follows DESIGN.md: one ``interactions`` table for every channel,
+``entities`` for people and organisations, and ``identities`` mapping each channel
+handle to one entity with the rule that linked it, so a wrong merge can be undone.
+Derived stages add their own tables through later migrations; a migration never
+rewrites an earlier one, so a workspace created by any release can be opened by the next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+CHANNELS: tuple[str, ...] = (
+    "email",
+    "phone",
+    "ivr",
+    "chat",
+    "sms",
+    "meeting",
+    "forum",
+    "twitter",
+    "facebook",
+    "blog",
+    "review",
+    "other",
+)
+PUBLIC_CHANNELS: tuple[str, ...] = ("forum", "twitter", "facebook", "blog", "review")
+VISIBILITIES: tuple[str, ...] = ("public", "private")
+
+# Columns of the canonical interaction, in storage order (DESIGN.md "Canonical data").
+INTERACTION_COLUMNS: tuple[str, ...] = (
+    "interaction_id",
+    "source",
+    "channel",
+    "ts",
+    "actor",
+    "targets",
+    "conversation_id",
+    "in_reply_to",
+    "kind",
+    "visibility",
+    "text",
+    "value",
+)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "canonical interactions, entities, identities, imports and quarantine",
+        """
+        CREATE TABLE interactions (
+            interaction_id  VARCHAR NOT NULL,
+            source          VARCHAR NOT NULL,
+            channel         VARCHAR NOT NULL,
+            ts              TIMESTAMP NOT NULL,   -- UTC
+            actor           VARCHAR NOT NULL,     -- identity handle
+            targets         VARCHAR[],            -- identity handles addressed
+            conversation_id VARCHAR,
+            in_reply_to     VARCHAR,
+            kind            VARCHAR NOT NULL,
+            visibility      VARCHAR NOT NULL,
+            text            VARCHAR,
+            value           DOUBLE,
+            thread_derived  BOOLEAN DEFAULT FALSE, -- conversation_id computed from reply chains
+            import_id       BIGINT
+        );
+        CREATE TABLE entities (
+            entity_id    VARCHAR PRIMARY KEY,
+            kind         VARCHAR NOT NULL DEFAULT 'person',  -- person, brand, company, system
+            role         VARCHAR NOT NULL DEFAULT 'customer', -- customer, prospect, employee,
+                                                              -- superuser, brand, partner
+            display_name VARCHAR,
+            attrs        JSON,
+            created_at   TIMESTAMP DEFAULT current_timestamp
+        );
+        CREATE TABLE identities (
+            handle     VARCHAR PRIMARY KEY,
+            entity_id  VARCHAR NOT NULL,
+            source     VARCHAR,
+            link_rule  VARCHAR NOT NULL,  -- self, declared, same_email, same_handle, manual_merge
+            evidence   VARCHAR,
+            created_at TIMESTAMP DEFAULT current_timestamp
+        );
+        CREATE TABLE identity_merges (
+            merge_id      BIGINT PRIMARY KEY,
+            ts            TIMESTAMP DEFAULT current_timestamp,
+            kept_entity   VARCHAR NOT NULL,
+            merged_entity VARCHAR NOT NULL,
+            moved         JSON NOT NULL,   -- [{handle, link_rule, evidence}] before the merge
+            merged_row    JSON,            -- the merged entity's row, restored by unmerge
+            reason        VARCHAR,
+            undone_at     TIMESTAMP
+        );
+        CREATE SEQUENCE import_seq START 1;
+        CREATE TABLE imports (
+            import_id     BIGINT PRIMARY KEY,
+            format        VARCHAR NOT NULL,
+            path          VARCHAR NOT NULL,
+            started_at    TIMESTAMP,
+            finished_at   TIMESTAMP,
+            rows_read     BIGINT,
+            rows_inserted BIGINT,
+            rows_duplicate BIGINT,
+            rows_rejected BIGINT
+        );
+        CREATE TABLE quarantine (
+            import_id BIGINT,
+            file      VARCHAR NOT NULL,
+            line      BIGINT,
+            reason    VARCHAR NOT NULL,
+            raw       VARCHAR
+        );
+        """,
+    ),
+)
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    """Return the schema version a workspace is at (0 for an empty file)."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, description VARCHAR,"
+        " applied_at TIMESTAMP DEFAULT current_timestamp)"
+    )
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection, migrations: tuple[Migration, ...] = MIGRATIONS) -> int:
+    """Apply every migration newer than the workspace, each in its own transaction.
+
+    Returns the version reached. A failing migration rolls back and leaves the
+    workspace at the previous version.
+    """
+    version = current_version(con)
+    for m in sorted(migrations, key=lambda m: m.version):
+        if m.version <= version:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(m.sql)
+            con.execute(
+                "INSERT INTO schema_migrations (version, description) VALUES (?, ?)",
+                [m.version, m.description],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        version = m.version
+    return version
