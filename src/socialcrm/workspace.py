@@ -73,7 +73,10 @@ class Workspace:
         return SparkEngine.from_duckdb(self.con, directory=directory, master=master)
 
     def query(self, sql: str, params: list[Any] | None = None) -> pa.Table:
-        return self.con.execute(sql, params or []).fetch_arrow_table()
+        # DuckDB 2: fetch_arrow_table is gone, and con.sql refuses to run while an earlier
+        # execute() result is unfinished (a fetchone() leaves one), so finish it first.
+        self.con.complete()
+        return self.con.sql(sql, params=params or None).to_arrow_table()
 
     # -- ingest --------------------------------------------------------------------
     def ingest(self, fmt: str, paths: list[str | Path], **options: object) -> list[ImportReport]:

@@ -43,24 +43,31 @@ def assign_conversations(con: duckdb.DuckDBPyConnection) -> int:
     if n == 0:
         con.execute("DROP TABLE _links")
         return 0
-    # Parents that are not themselves replies-to-be-derived are fixed points.
+    # Parents that are not themselves replies-to-be-derived are fixed points. ``root`` marks
+    # the true roots (a message pointing at itself from the start): after the jumps a
+    # cycle of 2, 4, 8... messages also points at itself, and must not pass for a root.
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _nodes AS
-        SELECT id, ptr, mn FROM _links
+        SELECT id, ptr, mn, id = ptr AS root FROM _links
         UNION ALL
-        SELECT DISTINCT ptr, ptr, ptr FROM _links WHERE ptr NOT IN (SELECT id FROM _links)"""
+        SELECT DISTINCT ptr, ptr, ptr, TRUE FROM _links WHERE ptr NOT IN (SELECT id FROM _links)"""
     )
-    previous = -1
-    for _ in range(MAX_ROUNDS):
+    # After r rounds ``ptr`` is 2^r steps up the chain and ``mn`` the smallest id on the
+    # way. Chains to a root settle first (the count of moving nodes then stops falling);
+    # what still moves is on or leads into a cycle, no longer than the count of moving
+    # nodes, so rounds go on until 2^r covers that length.
+    previous, rounds, settled = -1, 0, False
+    while rounds < MAX_ROUNDS:
         con.execute(
             """CREATE OR REPLACE TEMP TABLE _next AS
-            SELECT a.id, b.ptr, least(a.mn, b.mn) AS mn, a.ptr <> b.ptr AS moved
+            SELECT a.id, b.ptr, least(a.mn, b.mn) AS mn, a.root, a.ptr <> b.ptr AS moved
             FROM _nodes a JOIN _nodes b ON b.id = a.ptr"""
         )
-        moved = con.execute("SELECT count(*) FROM _next WHERE moved").fetchone()[0]
-        con.execute("CREATE OR REPLACE TEMP TABLE _nodes AS SELECT id, ptr, mn FROM _next")
-        # Only nodes on or leading into a cycle keep moving; their count stops changing.
-        if moved == 0 or moved == previous:
+        moved = con.execute("SELECT count(*) FROM _next WHERE moved").fetchall()[0][0]
+        con.execute("CREATE OR REPLACE TEMP TABLE _nodes AS SELECT id, ptr, mn, root FROM _next")
+        rounds += 1
+        settled = settled or moved == previous
+        if moved == 0 or (settled and 2**rounds > moved):
             break
         previous = moved
     con.execute(
@@ -68,15 +75,16 @@ def assign_conversations(con: duckdb.DuckDBPyConnection) -> int:
             conversation_id = r.conversation_id, thread_derived = TRUE
         FROM (
             SELECT n.id,
-                   CASE WHEN n.ptr = p.ptr  -- a true root (or a message outside the links)
+                   CASE WHEN p.root  -- the chain ends at a root: its native thread, or itself
                         THEN coalesce(CASE WHEN NOT coalesce(ri.thread_derived, FALSE)
                                            THEN ri.conversation_id END, n.ptr)
-                        ELSE p.mn END AS conversation_id
+                        ELSE p.mn END AS conversation_id  -- on or into a cycle: its smallest id
             FROM _nodes n JOIN _nodes p ON p.id = n.ptr
             LEFT JOIN interactions ri ON ri.interaction_id = n.ptr
         ) r
         WHERE i.interaction_id = r.id AND i.in_reply_to IS NOT NULL
-          AND (i.conversation_id IS NULL OR i.thread_derived)"""
+          AND (i.conversation_id IS NULL OR i.thread_derived)
+          AND i.conversation_id IS DISTINCT FROM r.conversation_id"""
     )
     for t in ("_links", "_nodes", "_next"):
         con.execute(f"DROP TABLE IF EXISTS {t}")

@@ -20,7 +20,7 @@ INTERACTION_SCHEMA = pa.schema(
         ("source", pa.string()),
         ("channel", pa.string()),
         ("ts", pa.timestamp("us")),  # UTC, naive
-        ("actor", pa.string()),  # handle, e.g. "twitter:@alice"
+        ("actor", pa.string()),  # handle, e.g. "twitter:alice", "email:ann@example.com"
         ("targets", pa.list_(pa.string())),
         ("conversation_id", pa.string()),  # null: derived from in_reply_to chains
         ("in_reply_to", pa.string()),  # interaction_id of the parent

@@ -17,6 +17,7 @@ so ids from different systems never collide and a re-import is idempotent.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 from pathlib import Path
@@ -90,11 +91,11 @@ def _select_canonical(columns: dict[str, str], source: str) -> str:
     if "targets" not in columns:
         targets = "CAST([] AS VARCHAR[])"
     elif columns["targets"].endswith("[]"):
-        targets = f"list_filter(CAST({_q('targets')} AS VARCHAR[]), x -> trim(x) <> '')"
+        targets = f"list_filter(CAST({_q('targets')} AS VARCHAR[]), lambda x: trim(x) <> '')"
     else:
         targets = (
             f"list_filter(list_transform(string_split(coalesce({col('targets')}, ''), ';'),"
-            f" x -> trim(x)), x -> x <> '')"
+            f" lambda x: trim(x)), lambda x: x <> '')"
         )
     if "value" in columns:
         value = f"TRY_CAST({_q('value')} AS DOUBLE)"
@@ -132,8 +133,13 @@ def _select_canonical(columns: dict[str, str], source: str) -> str:
     """
 
 
+def _delimiter(path: Path) -> str:
+    return "\t" if path.name.lower().endswith((".tsv", ".tsv.gz")) else ","
+
+
 def _csv_header(path: Path) -> list[str]:
-    with path.open("rb") as fh:
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rb") as fh:
         first = fh.readline(MAX_LINE_BYTES)
     try:
         line = first.decode("utf-8-sig")
@@ -144,7 +150,7 @@ def _csv_header(path: Path) -> list[str]:
         ) from None
     if not line.strip():
         raise InputError(f"{path}: empty file or empty header line")
-    return [h.strip() for h in next(csv.reader(io.StringIO(line)))]
+    return [h.strip() for h in next(csv.reader(io.StringIO(line), delimiter=_delimiter(path)))]
 
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, source: str) -> tuple[int, list[Reject]]:
@@ -156,11 +162,11 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, source: str) -> tuple
     spec = "{" + ", ".join(f"'{h.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for h in header) + "}"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE raw_csv AS SELECT * FROM read_csv(?,
-            columns = {spec}, header = true, auto_detect = false, delim = ',', quote = '"',
+            columns = {spec}, header = true, auto_detect = false, delim = ?, quote = '"',
             escape = '"', strict_mode = true, store_rejects = true,
             rejects_table = 'csv_rejects', rejects_scan = 'csv_rejects_scan',
             max_line_size = {MAX_LINE_BYTES}, parallel = true)""",
-        [str(path)],
+        [str(path), _delimiter(path)],
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE staged AS
@@ -302,17 +308,23 @@ def ingest_canonical(
 ) -> ImportReport:
     """Import one canonical CSV / JSON Lines / Parquet file into the store."""
     path = require_path(path)
-    src = source or path.stem
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
+    src = source or path.name[: len(path.name) - len(suffix)]  # calls.csv.gz -> calls
     rejects: list[Reject] = []
-    if suffix in (".csv", ".csv.gz", ".tsv"):
-        n, rejects = _stage_csv(con, path, src)
-    elif suffix in (".parquet", ".pq"):
-        n = _stage_parquet(con, path, src)
-    elif suffix in (".jsonl", ".ndjson", ".json"):
-        n, rejects = _stage_jsonl(con, path, src)
-    else:
-        raise InputError(f"{path}: unknown extension {suffix!r}; use .csv, .jsonl or .parquet")
+    try:
+        if suffix in (".csv", ".csv.gz", ".tsv", ".tsv.gz"):
+            n, rejects = _stage_csv(con, path, src)
+        elif suffix in (".parquet", ".pq"):
+            n = _stage_parquet(con, path, src)
+        elif suffix in (".jsonl", ".ndjson", ".json"):
+            n, rejects = _stage_jsonl(con, path, src)
+        else:
+            raise InputError(f"{path}: unknown extension {suffix!r}; use .csv, .jsonl or .parquet")
+    except InputError as exc:
+        # Name the file: `socialcrm ingest canonical a.csv b.csv` must say which one.
+        if str(exc).startswith(str(path)):
+            raise
+        raise InputError(f"{path}: {exc}") from None
     return commit_staged(con, fmt="canonical", path=str(path), rows_read=n, adapter_rejects=rejects)
 
 

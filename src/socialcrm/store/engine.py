@@ -48,8 +48,11 @@ class DuckDBEngine:
 
     def materialize(self, name: str, expr: ir.Table) -> int:
         """Store a stage's output as a workspace table (replacing the previous run)."""
-        self.backend.create_table(name, expr, overwrite=True)
-        return int(self.con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+        # Plain SQL rather than backend.create_table(overwrite=True): that path builds a
+        # DROP statement sqlglot >= 30 renders without its table name.
+        sql = self.backend.compile(expr)
+        self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {sql}')
+        return int(self.con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
 
 
 class SparkEngine:

@@ -123,6 +123,23 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        2,
+        "API tokens (hashed, per-token salt) for the REST API and dashboard",
+        """
+        CREATE SEQUENCE api_token_seq START 1;
+        CREATE TABLE api_tokens (
+            token_id   BIGINT PRIMARY KEY,
+            name       VARCHAR NOT NULL,
+            role       VARCHAR NOT NULL,      -- admin, analyst, agent (api/permissions.py)
+            entity_id  VARCHAR,               -- the staff entity an agent acts as, if any
+            salt       VARCHAR NOT NULL,      -- per token, hex
+            token_hash VARCHAR NOT NULL,      -- hex HMAC-SHA256(salt, secret); the secret is never stored
+            created_at TIMESTAMP DEFAULT current_timestamp,
+            revoked_at TIMESTAMP
+        );
+        """,
+    ),
 )
 
 
