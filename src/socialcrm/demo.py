@@ -39,8 +39,9 @@ def run_demo(db: Path, console: Console) -> Workspace:
     for channel, n in s["by_channel"]:
         console.print(f"  {channel:<10} {n:>8,}")
     top = ws.query(
-        "SELECT entity_id, sum(sent) AS sent, sum(received) AS received FROM entity_activity"
-        " GROUP BY 1 ORDER BY sent + received DESC LIMIT 5"
+        "SELECT a.entity_id, sum(sent) AS sent, sum(received) AS received FROM entity_activity a"
+        " JOIN entities e USING (entity_id) WHERE e.role <> 'system'"
+        " GROUP BY 1 ORDER BY sum(sent) + sum(received) DESC LIMIT 5"
     ).to_pylist()
     console.print("\nmost active entities:")
     for row in top:

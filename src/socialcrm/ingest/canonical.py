@@ -175,7 +175,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, source: str) -> tuple
         FROM raw_csv""",
         [str(path)],
     )
-    n_valid = con.execute("SELECT count(*) FROM raw_csv").fetchone()[0]
+    n_valid = con.execute("SELECT count(*) FROM raw_csv").fetchall()[0][0]
     con.execute("DROP TABLE raw_csv")
     rejects = _physical_lines(con, path, has_text="text" in columns)
     return int(n_valid) + len(rejects), rejects
@@ -244,7 +244,7 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: str) -> i
         FROM read_parquet(?, file_row_number = true)""",
         [str(path), str(path)],
     )
-    return int(con.execute("SELECT count(*) FROM staged").fetchone()[0])
+    return int(con.execute("SELECT count(*) FROM staged").fetchall()[0][0])
 
 
 def _read_jsonl(path: Path, source: str) -> tuple[pa.Table, list[Reject], list[int]]:
@@ -291,6 +291,7 @@ def _stage_jsonl(
 ) -> tuple[int, list[Reject]]:
     table, rejects, lines = _read_jsonl(path, source)
     table = table.append_column("_physical_line", pa.array(lines, type=pa.int64()))
+    con.complete()  # DuckDB 2 refuses register() while a result is unfetched
     con.register("_jsonl", table)
     columns = {k: "VARCHAR" for k in REQUIRED + OPTIONAL}
     con.execute(

@@ -54,6 +54,7 @@ def link_new_handles(
         [import_id, import_id],
     )
     if hints is not None and hints.num_rows:
+        con.complete()  # DuckDB 2 refuses register() while a result is unfetched
         con.register("_hints_in", hints)
         con.execute(
             """INSERT INTO _new_handles
@@ -76,7 +77,7 @@ def link_new_handles(
                CASE WHEN email IS NOT NULL AND handle <> 'email:' || email
                     THEN 'handle contains the address ' || email END
         FROM _new_handles"""
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if hints is not None and hints.num_rows:
         _apply_hints(con)
         con.unregister("_hints_in")
@@ -124,7 +125,7 @@ def merge(con: duckdb.DuckDBPyConnection, keep: str, other: str, reason: str = "
         row = con.execute("SELECT to_json(e) FROM entities e WHERE entity_id = ?", [b]).fetchone()
         merge_id = con.execute(
             "SELECT coalesce(max(merge_id), 0) + 1 FROM identity_merges"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         con.execute(
             "INSERT INTO identity_merges (merge_id, kept_entity, merged_entity, moved,"
             " merged_row, reason) VALUES (?, ?, ?, ?, ?, ?)",
@@ -192,6 +193,7 @@ def unmerge(con: duckdb.DuckDBPyConnection, merge_id: int) -> list[str]:
 
 def declare(con: duckdb.DuckDBPyConnection, mapping: pa.Table) -> int:
     """Link handles to entities from a declared mapping (columns ``handle``, ``entity``)."""
+    con.complete()  # DuckDB 2 refuses register() while a result is unfetched
     con.register("_declared", mapping)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -203,7 +205,7 @@ def declare(con: duckdb.DuckDBPyConnection, mapping: pa.Table) -> int:
             """INSERT OR REPLACE INTO identities (handle, entity_id, source, link_rule, evidence)
             SELECT handle, entity, 'declared', 'declared', 'mapping file' FROM _declared"""
         )
-        n = con.execute("SELECT count(*) FROM _declared").fetchone()[0]
+        n = con.execute("SELECT count(*) FROM _declared").fetchall()[0][0]
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -71,6 +71,7 @@ def stage_arrow(con: duckdb.DuckDBPyConnection, table: pa.Table, file: str) -> N
 
     Adapter rows carry no physical line, so their position in the output stands in.
     """
+    con.complete()  # DuckDB 2 refuses register() while a result is unfetched
     con.register("_arrow_in", table)
     con.execute(
         """CREATE OR REPLACE TEMP TABLE staged AS
@@ -96,7 +97,7 @@ def commit_staged(
     start = time.perf_counter()
     con.execute("BEGIN TRANSACTION")
     try:
-        import_id = con.execute("SELECT nextval('import_seq')").fetchone()[0]
+        import_id = con.execute("SELECT nextval('import_seq')").fetchall()[0][0]
         con.execute(
             "INSERT INTO imports (import_id, format, path, started_at, rows_read)"
             " VALUES (?, ?, ?, now(), ?)",
@@ -135,10 +136,10 @@ def commit_staged(
                 QUALIFY row_number() OVER (PARTITION BY interaction_id ORDER BY _line) = 1
             )""",
             [import_id],
-        ).fetchone()[0]
-        n_bad = con.execute("SELECT count(*) FROM checked WHERE _reason IS NOT NULL").fetchone()[0]
+        ).fetchall()[0][0]
+        n_bad = con.execute("SELECT count(*) FROM checked WHERE _reason IS NOT NULL").fetchall()[0][0]
         n_rejected = int(n_bad) + len(adapter_rejects)
-        n_valid = con.execute("SELECT count(*) FROM checked WHERE _reason IS NULL").fetchone()[0]
+        n_valid = con.execute("SELECT count(*) FROM checked WHERE _reason IS NULL").fetchall()[0][0]
         link_new_handles(con, import_id, entity_hints)
         assign_conversations(con)
         con.execute(

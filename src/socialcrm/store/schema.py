@@ -150,7 +150,7 @@ def current_version(con: duckdb.DuckDBPyConnection) -> int:
         " version INTEGER PRIMARY KEY, description VARCHAR,"
         " applied_at TIMESTAMP DEFAULT current_timestamp)"
     )
-    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchall()[0]
     return int(row[0]) if row else 0
 
 
