@@ -11,3 +11,30 @@ import pytest
 def shared_data() -> Path:
     """The real datasets in ``../shared/data`` beside the repository (read-only)."""
     return Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    """One local Spark session (``local[2]``) shared by every ``@pytest.mark.spark`` test.
+
+    :class:`socialcrm.store.engine.SparkEngine` calls ``getOrCreate`` and so reuses it;
+    it is stopped once, at the end of the run (each start costs several seconds).
+    """
+    import os
+    import sys
+
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("socialcrm-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

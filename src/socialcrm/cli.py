@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -19,12 +20,18 @@ from socialcrm.settings import DEFAULT_DB
 from socialcrm.workspace import Workspace
 
 app = typer.Typer(
-    help="socialcrm — a Social CRM engine: the R in CRM is Relationship, not Record.",
+    help="socialcrm — a Social CRM engine: the R in CRM is Relationship, not Record.\n\n"
+    "Example: `socialcrm init --db crm.duckdb` · `socialcrm ingest canonical calls.csv"
+    " --db crm.duckdb` · `socialcrm status --db crm.duckdb` · `socialcrm demo`",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
 )
-identities_app = typer.Typer(help="Inspect, merge and unmerge identities.", no_args_is_help=True)
+identities_app = typer.Typer(
+    help="Inspect, merge and unmerge identities.\n\n"
+    "Example: `socialcrm identities show email:ann@example.com`",
+    no_args_is_help=True,
+)
 app.add_typer(identities_app, name="identities")
 console = Console()
 err = Console(stderr=True)
@@ -40,7 +47,7 @@ def _open(db: Path) -> Workspace:
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -56,13 +63,13 @@ def init(db: DbOption = Path(DEFAULT_DB)) -> None:
 
 def _print_report(r: ImportReport) -> None:
     console.print(
-        f"[bold]{r.path}[/] ({r.format}): read {r.rows_read:,}, stored {r.rows_inserted:,},"
+        f"[bold]{escape(r.path)}[/] ({r.format}): read {r.rows_read:,}, stored {r.rows_inserted:,},"
         f" already there {r.rows_duplicate:,}, rejected {r.rows_rejected:,}"
         f" [dim]({r.seconds:.1f} s, import {r.import_id})[/]"
     )
     for rej in r.rejects[:10]:
         where = f"{rej.file}:{rej.line}" if rej.line is not None else rej.file
-        err.print(f"  [yellow]rejected[/] {where}: {rej.reason}")
+        err.print(f"  [yellow]rejected[/] {escape(where)}: {escape(rej.reason)}")
     if r.rows_rejected > len(r.rejects[:10]):
         err.print(f"  … {r.rows_rejected - len(r.rejects[:10])} more in `socialcrm quarantine`")
 
@@ -104,7 +111,7 @@ def ingest(
             try:
                 (report,) = ws.ingest(fmt, [path], **options)
             except InputError as exc:
-                err.print(f"[bold red]error:[/] {exc}")
+                err.print(f"[bold red]error:[/] {escape(str(exc))}")
                 failed = True
             else:
                 progress.console.print("", end="")
@@ -157,7 +164,7 @@ def quarantine(db: DbOption = Path(DEFAULT_DB), limit: int = 50) -> None:
         rows = ws.quarantine(limit).to_pylist()
     for r in rows:
         where = f"{r['file']}:{r['line']}" if r["line"] is not None else r["file"]
-        console.print(f"{where}: {r['reason']}")
+        console.print(escape(f"{where}: {r['reason']}"))
     if not rows:
         console.print("no rejected rows")
 
@@ -185,7 +192,10 @@ def identities_show(entity: str, db: DbOption = Path(DEFAULT_DB)) -> None:
         except IdentityError as exc:
             _fail(str(exc))
     for r in rows:
-        console.print(f"{r['handle']} → {r['entity_id']} [{r['link_rule']}] {r['evidence'] or ''}")
+        # escape: user text, and [rule] would otherwise be read as Rich markup and vanish
+        console.print(
+            escape(f"{r['handle']} → {r['entity_id']} [{r['link_rule']}] {r['evidence'] or ''}")
+        )
 
 
 @identities_app.command("merge")
@@ -202,7 +212,7 @@ def identities_merge(
         except IdentityError as exc:
             _fail(str(exc))
     console.print(
-        f"merged {other} into {keep} (merge {merge_id}; undo with"
+        f"merged {escape(other)} into {escape(keep)} (merge {merge_id}; undo with"
         f" `socialcrm identities unmerge {merge_id}`)"
     )
 
@@ -218,7 +228,7 @@ def identities_unmerge(merge_id: int, db: DbOption = Path(DEFAULT_DB)) -> None:
             handles = ws.unmerge(merge_id)
         except IdentityError as exc:
             _fail(str(exc))
-    console.print(f"unmerged {len(handles)} handle(s): {', '.join(handles)}")
+    console.print(escape(f"unmerged {len(handles)} handle(s): {', '.join(handles)}"))
 
 
 @identities_app.command("declare")
@@ -261,7 +271,7 @@ def demo(
     """
     from socialcrm.demo import run_demo
 
-    run_demo(db, console)
+    run_demo(db, console).close()
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -49,6 +49,10 @@ class Workspace:
         self.con.execute("SET TimeZone = 'UTC'")
         if not read_only:
             self.schema_version = migrate(self.con)
+        else:  # a read-only file cannot be migrated; report the version it is at
+            row = self.con.execute("SELECT max(version) FROM schema_migrations").fetchall()
+            self.schema_version = int(row[0][0] or 0)
+        self._engine: DuckDBEngine | None = None
         self._engine: DuckDBEngine | None = None
 
     # -- lifecycle -----------------------------------------------------------------

@@ -39,7 +39,7 @@ def assign_conversations(con: duckdb.DuckDBPyConnection) -> int:
         LEFT JOIN interactions p ON p.interaction_id = c.in_reply_to
         WHERE c.in_reply_to IS NOT NULL AND (c.conversation_id IS NULL OR c.thread_derived)"""
     )
-    n = con.execute("SELECT count(*) FROM _links").fetchone()[0]
+    n = con.execute("SELECT count(*) FROM _links").fetchall()[0][0]
     if n == 0:
         con.execute("DROP TABLE _links")
         return 0

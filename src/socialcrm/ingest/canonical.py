@@ -25,9 +25,15 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from socialcrm.ingest.base import InputError, Reject, interactions_table, require_path
-from socialcrm.ingest.loader import REASON_SQL, ImportReport, commit_staged, stage_arrow
-from socialcrm.store.schema import PUBLIC_CHANNELS
+from socialcrm.ingest.base import KINDS, InputError, Reject, interactions_table, require_path
+from socialcrm.ingest.loader import (
+    REASON_SQL,
+    ImportReport,
+    commit_staged,
+    drop_staged,
+    stage_arrow,
+)
+from socialcrm.store.schema import CHANNELS, PUBLIC_CHANNELS, VISIBILITIES
 
 REQUIRED = ("interaction_id", "ts", "channel", "actor")
 OPTIONAL = (
@@ -48,22 +54,48 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT")
+_NUMERIC += ("UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL")
+
+
+def _is_numeric(dtype: str) -> bool:
+    return dtype.split("(")[0] in _NUMERIC
+
+
+def _trimmed(expr: str) -> str:
+    """``nullif(trim(expr), '')``, trimming only strings that need it: trim() allocates a
+    new string for every row, and these columns are almost always clean."""
+    return (
+        f"nullif(CASE WHEN {expr} LIKE ' %' OR {expr} LIKE '% ' THEN trim({expr})"
+        f" ELSE {expr} END, '')"
+    )
+
+
+def _lowered(expr: str, common: tuple[str, ...]) -> str:
+    """``lower(expr)``, skipped for the values already in their canonical spelling."""
+    listed = ", ".join(f"'{c}'" for c in common)
+    return f"CASE WHEN {expr} IN ({listed}) THEN {expr} ELSE lower({expr}) END"
+
+
 def _ts_expr(col: str, dtype: str) -> tuple[str, str]:
     """SQL for (ts as naive UTC TIMESTAMP, reason when it cannot be read)."""
     if dtype.startswith("TIMESTAMP WITH TIME ZONE"):
+        # The instant's UTC wall time; plain arithmetic, where a cast goes through ICU.
+        return f"make_timestamp(epoch_us({col}))", "NULL"
+    if dtype.startswith(("TIMESTAMP", "DATE")):
         return f"CAST({col} AS TIMESTAMP)", "NULL"
-    if dtype.startswith("TIMESTAMP") or dtype == "DATE":
-        return f"CAST({col} AS TIMESTAMP)", "NULL"
-    if dtype in ("BIGINT", "INTEGER", "DOUBLE", "FLOAT", "HUGEINT", "UBIGINT", "DECIMAL"):
-        secs = f"CAST({col} AS DOUBLE)"
-    else:
-        secs = f"TRY_CAST({col} AS DOUBLE)"
     raw = f"CAST({col} AS VARCHAR)"
-    ts = (
+    secs = f"CAST({col} AS DOUBLE)" if _is_numeric(dtype) else f"TRY_CAST({raw} AS DOUBLE)"
+    unix = (
         f"CASE WHEN {secs} BETWEEN -62135596800 AND 253402300799"
-        f" THEN make_timestamp(CAST({secs} * 1e6 AS BIGINT))"
-        f" ELSE CAST(TRY_CAST({raw} AS TIMESTAMPTZ) AS TIMESTAMP) END"
+        f" THEN make_timestamp(CAST({secs} * 1e6 AS BIGINT)) END"
     )
+    if _is_numeric(dtype):
+        ts = unix
+    else:
+        # ISO 8601 first (the common case in text files); a string is never both a
+        # timestamp and a number, so the order only saves the failed number parse.
+        ts = f"coalesce(make_timestamp(epoch_us(TRY_CAST({raw} AS TIMESTAMPTZ))), {unix})"
     err = (
         f"CASE WHEN {col} IS NULL OR trim({raw}) = '' THEN 'missing ts'"
         f" ELSE 'ts ''' || left({raw}, 60) || ''' is neither ISO 8601 nor Unix seconds' END"
@@ -71,8 +103,16 @@ def _ts_expr(col: str, dtype: str) -> tuple[str, str]:
     return ts, err
 
 
-def _select_canonical(columns: dict[str, str], source: str) -> str:
-    """The projection from a file's columns to canonical ones, with defaults."""
+def _canonical_select(
+    columns: dict[str, str], source: str, relation: str, keep: str = "", extra: str = ""
+) -> str:
+    """The query from a file's columns (read from ``relation``) to canonical ones.
+
+    Two levels: the inner SELECT reads and cleans each raw column once (``keep`` passes
+    more of them through), the outer one derives prefixed ids, defaults and error
+    messages from the clean values (plus the ``extra`` select items) without evaluating
+    any of them twice.
+    """
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
         raise InputError(
@@ -80,57 +120,98 @@ def _select_canonical(columns: dict[str, str], source: str) -> str:
             f" (required: {', '.join(REQUIRED)})"
         )
 
-    def col(name: str, default: str = "NULL") -> str:
-        return f"CAST({_q(name)} AS VARCHAR)" if name in columns else default
+    def col(name: str) -> str:
+        return f"CAST({_q(name)} AS VARCHAR)"
 
     def text(name: str) -> str:
-        return f"nullif(trim({col(name)}), '')"
+        return _trimmed(col(name)) if name in columns else "CAST(NULL AS VARCHAR)"
 
-    src = f"coalesce({text('source')}, '{source.replace(chr(39), chr(39) * 2)}')"
-    ts, ts_err = _ts_expr(_q("ts"), columns["ts"])
+    literal = "'" + source.replace("'", "''") + "'"
+    src = f"coalesce({text('source')}, {literal})" if "source" in columns else literal
+    ts, ts_err = _ts_expr("_ts_raw", columns["ts"])
     if "targets" not in columns:
         targets = "CAST([] AS VARCHAR[])"
     elif columns["targets"].endswith("[]"):
-        targets = f"list_filter(CAST({_q('targets')} AS VARCHAR[]), lambda x: trim(x) <> '')"
-    else:
+        t = f"CAST({_q('targets')} AS VARCHAR[])"
+        # Only a list holding an empty item or one starting with a space (both sort
+        # before '!') needs the per-item filter.
         targets = (
-            f"list_filter(list_transform(string_split(coalesce({col('targets')}, ''), ';'),"
-            f" lambda x: trim(x)), lambda x: x <> '')"
-        )
-    if "value" in columns:
-        value = f"TRY_CAST({_q('value')} AS DOUBLE)"
-        value_err = (
-            f"CASE WHEN {_q('value')} IS NOT NULL AND trim(CAST({_q('value')} AS VARCHAR)) <> ''"
-            f" AND {value} IS NULL THEN 'value ''' || left(CAST({_q('value')} AS VARCHAR), 60)"
-            f" || ''' is not a number' END"
+            f"CASE WHEN len({t}) = 0 OR list_min({t}) >= '!' THEN {t}"
+            f" ELSE list_filter({t}, lambda x: trim(x) <> '') END"
         )
     else:
+        # "a;b" splits as is; only a list with spaces or empty items needs the slow path.
+        t = col("targets")
+        targets = (
+            f"CASE WHEN {t} IS NULL OR {t} = '' THEN CAST([] AS VARCHAR[])"
+            f" WHEN contains({t}, ' ') OR contains({t}, ';;') OR starts_with({t}, ';')"
+            f" OR ends_with({t}, ';') THEN list_filter(list_transform(string_split({t}, ';'),"
+            f" lambda x: trim(x)), lambda x: x <> '') ELSE string_split({t}, ';') END"
+        )
+    if "value" not in columns:
         value, value_err = "CAST(NULL AS DOUBLE)", "CAST(NULL AS VARCHAR)"
-    channel = f"lower({text('channel')})"
+    elif _is_numeric(columns["value"]):
+        value, value_err = "CAST(_value_raw AS DOUBLE)", "CAST(NULL AS VARCHAR)"
+    else:
+        value = "TRY_CAST(_value_raw AS DOUBLE)"
+        value_err = (
+            "CASE WHEN _value IS NULL AND _value_raw IS NOT NULL AND trim(_value_raw) <> ''"
+            " THEN 'value ''' || left(_value_raw, 60) || ''' is not a number' END"
+        )
+    kind = _lowered(text("kind"), KINDS) if "kind" in columns else "CAST(NULL AS VARCHAR)"
+    visibility = (
+        _lowered(text("visibility"), VISIBILITIES)
+        if "visibility" in columns
+        else "CAST(NULL AS VARCHAR)"
+    )
+    inner = {
+        "_id": text("interaction_id"),
+        "_source": src,
+        "_prefix": f"{src} || ':'",
+        "_channel": _lowered(text("channel"), CHANNELS),
+        "_ts_raw": _q("ts"),
+        "_actor": text("actor"),
+        "_targets": targets,
+        "_conversation": text("conversation_id"),
+        "_reply": text("in_reply_to"),
+        "_kind": kind,
+        "_visibility": visibility,
+        "_text": col("text") if "text" in columns else "CAST(NULL AS VARCHAR)",
+        "_value_raw": (
+            "CAST(NULL AS VARCHAR)"
+            if "value" not in columns
+            else _q("value")
+            if _is_numeric(columns["value"])
+            else col("value")
+        ),
+    }
+    middle = {"_ts": ts, "_value": value}
 
-    def prefixed(name: str) -> str:
-        v = text(name)
-        return f"CASE WHEN starts_with({v}, {src} || ':') THEN {v} ELSE {src} || ':' || {v} END"
+    def prefixed(v: str) -> str:
+        return f"CASE WHEN starts_with({v}, _prefix) THEN {v} ELSE _prefix || {v} END"
 
-    return f"""
-        {prefixed("interaction_id")} AS interaction_id,
-        {src} AS source,
-        {channel} AS channel,
-        {ts} AS ts,
-        {text("actor")} AS actor,
-        {targets} AS targets,
-        CASE WHEN {text("conversation_id")} IS NULL THEN NULL
-             ELSE {prefixed("conversation_id")} END AS conversation_id,
-        CASE WHEN {text("in_reply_to")} IS NULL THEN NULL
-             ELSE {prefixed("in_reply_to")} END AS in_reply_to,
-        coalesce(lower({text("kind")}), 'message') AS kind,
-        coalesce(lower({text("visibility")}),
-                 CASE WHEN {channel} IN ({_PUBLIC}) THEN 'public' ELSE 'private' END) AS visibility,
-        {col("text")} AS text,
-        {value} AS value,
-        CASE WHEN {ts} IS NULL THEN {ts_err} END AS _ts_error,
-        {value_err} AS _value_error
-    """
+    outer = f"""
+        {prefixed("_id")} AS interaction_id,
+        _source AS source,
+        _channel AS channel,
+        _ts AS ts,
+        _actor AS actor,
+        _targets AS targets,
+        {prefixed("_conversation")} AS conversation_id,
+        {prefixed("_reply")} AS in_reply_to,
+        coalesce(_kind, 'message') AS kind,
+        coalesce(_visibility, CASE WHEN _channel IN ({_PUBLIC}) THEN 'public' ELSE 'private' END)
+            AS visibility,
+        _text AS text,
+        _value AS value,
+        CASE WHEN _ts IS NULL THEN {ts_err} END AS _ts_error,
+        {value_err} AS _value_error"""
+    keep = f", {keep}" if keep else ""
+    extra = f", {extra}" if extra else ""
+    return f"""SELECT {outer}{extra} FROM (
+        SELECT *, {", ".join(f"{e} AS {n}" for n, e in middle.items())} FROM (
+            SELECT {", ".join(f"{e} AS {n}" for n, e in inner.items())}{keep}
+            FROM {relation}))"""
 
 
 def _delimiter(path: Path) -> str:
@@ -139,8 +220,11 @@ def _delimiter(path: Path) -> str:
 
 def _csv_header(path: Path) -> list[str]:
     opener = gzip.open if path.suffix.lower() == ".gz" else open
-    with opener(path, "rb") as fh:
-        first = fh.readline(MAX_LINE_BYTES)
+    try:
+        with opener(path, "rb") as fh:
+            first = fh.readline(MAX_LINE_BYTES)
+    except (OSError, EOFError) as exc:  # e.g. a .gz file that is not gzip
+        raise InputError(f"{path}: cannot be read ({exc})") from None
     try:
         line = first.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -160,23 +244,16 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, source: str) -> tuple
         raise InputError(f"{path}: line 1 repeats column(s) {', '.join(sorted(dupes))}")
     columns = {h: "VARCHAR" for h in header}
     spec = "{" + ", ".join(f"'{h.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for h in header) + "}"
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE raw_csv AS SELECT * FROM read_csv(?,
+    # One pass from the file to ``staged``, which keeps file order: rowid + 1 is the
+    # index of a parsed record, from which _physical_lines derives line numbers.
+    reader = f"""read_csv(?,
             columns = {spec}, header = true, auto_detect = false, delim = ?, quote = '"',
             escape = '"', strict_mode = true, store_rejects = true,
             rejects_table = 'csv_rejects', rejects_scan = 'csv_rejects_scan',
-            max_line_size = {MAX_LINE_BYTES}, parallel = true)""",
-        [str(path), _delimiter(path)],
-    )
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE staged AS
-        SELECT {_select_canonical(columns, source)},
-               CAST(rowid + 1 AS BIGINT) AS _k, ? AS _file, CAST(NULL AS BIGINT) AS _line
-        FROM raw_csv""",
-        [str(path)],
-    )
-    n_valid = con.execute("SELECT count(*) FROM raw_csv").fetchall()[0][0]
-    con.execute("DROP TABLE raw_csv")
+            max_line_size = {MAX_LINE_BYTES}, parallel = true)"""
+    query = _canonical_select(columns, source, reader, extra="CAST(NULL AS BIGINT) AS _line")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {query}", [str(path), _delimiter(path)])
+    n_valid = con.execute("SELECT count(*) FROM staged").fetchall()[0][0]
     rejects = _physical_lines(con, path, has_text="text" in columns)
     return int(n_valid) + len(rejects), rejects
 
@@ -206,7 +283,8 @@ def _physical_lines(con: duckdb.DuckDBPyConnection, path: Path, has_text: bool) 
     where = "strpos(text, chr(10)) > 0" if has_text else "false"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _ml AS
-        SELECT _k, sum({nl}) OVER (ORDER BY _k) AS nl_upto FROM staged WHERE {where}"""
+        SELECT rowid + 1 AS _k, sum({nl}) OVER (ORDER BY rowid) AS nl_upto
+        FROM staged WHERE {where}"""
     )
     rows = con.execute(
         """SELECT p.line + coalesce((SELECT max(nl_upto) FROM _ml WHERE _ml._k <= p.key - 1), 0),
@@ -216,9 +294,10 @@ def _physical_lines(con: duckdb.DuckDBPyConnection, path: Path, has_text: bool) 
     con.execute(
         f"""UPDATE staged s SET _line = e.rl
                 + coalesce((SELECT max(nl_upto) FROM _ml WHERE _ml._k < e._k), 0)
-        FROM (SELECT b._k, 1 + b._k + (SELECT count(*) FROM _pr WHERE _pr.key < 1 + b._k) AS rl
+        FROM (SELECT b.rowid + 1 AS _k,
+                     2 + b.rowid + (SELECT count(*) FROM _pr WHERE _pr.key < 2 + b.rowid) AS rl
               FROM staged b WHERE ({REASON_SQL}) IS NOT NULL) e
-        WHERE s._k = e._k"""
+        WHERE s.rowid + 1 = e._k"""
     )
     con.execute("DROP TABLE _ml")
     con.execute("DROP TABLE _pr")
@@ -235,16 +314,21 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: str) -> i
     try:
         described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
     except duckdb.Error as exc:
-        raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+        raise InputError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from None
     columns = {name: dtype for name, dtype, *_ in described}
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE staged AS
-        SELECT {_select_canonical(columns, source)},
-               ? AS _file, CAST(file_row_number + 1 AS BIGINT) AS _line
-        FROM read_parquet(?, file_row_number = true)""",
-        [str(path), str(path)],
+    # A view, not a copy: the commit reads the file once to validate and once to insert,
+    # which costs less than writing every row to a temp table and reading it back.
+    literal = "'" + str(path).replace("'", "''") + "'"
+    query = _canonical_select(
+        columns,
+        source,
+        f"read_parquet({literal}, file_row_number = true)",
+        keep="file_row_number",
+        extra=f"{literal} AS _file, CAST(file_row_number + 1 AS BIGINT) AS _line,"
+        " file_row_number AS _row",
     )
-    return int(con.execute("SELECT count(*) FROM staged").fetchall()[0][0])
+    con.execute(f"CREATE TEMP VIEW staged AS {query}")
+    return int(con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchall()[0][0])
 
 
 def _read_jsonl(path: Path, source: str) -> tuple[pa.Table, list[Reject], list[int]]:
@@ -294,14 +378,20 @@ def _stage_jsonl(
     con.complete()  # DuckDB 2 refuses register() while a result is unfetched
     con.register("_jsonl", table)
     columns = {k: "VARCHAR" for k in REQUIRED + OPTIONAL}
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE staged AS
-        SELECT {_select_canonical(columns, source)}, ? AS _file, _physical_line AS _line
-        FROM _jsonl""",
-        [str(path)],
+    query = _canonical_select(
+        columns,
+        source,
+        "_jsonl",
+        keep="_physical_line",
+        extra="_physical_line AS _line",
     )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {query}")
     con.unregister("_jsonl")
     return table.num_rows + len(rejects), rejects
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def ingest_canonical(
@@ -312,11 +402,13 @@ def ingest_canonical(
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
     src = source or path.name[: len(path.name) - len(suffix)]  # calls.csv.gz -> calls
     rejects: list[Reject] = []
+    row_key = "rowid"
+    drop_staged(con)
     try:
         if suffix in (".csv", ".csv.gz", ".tsv", ".tsv.gz"):
             n, rejects = _stage_csv(con, path, src)
         elif suffix in (".parquet", ".pq"):
-            n = _stage_parquet(con, path, src)
+            n, row_key = _stage_parquet(con, path, src), "_row"
         elif suffix in (".jsonl", ".ndjson", ".json"):
             n, rejects = _stage_jsonl(con, path, src)
         else:
@@ -326,7 +418,23 @@ def ingest_canonical(
         if str(exc).startswith(str(path)):
             raise
         raise InputError(f"{path}: {exc}") from None
-    return commit_staged(con, fmt="canonical", path=str(path), rows_read=n, adapter_rejects=rejects)
+    except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+        # A file DuckDB cannot read at all (corrupt Parquet pages, broken gzip): a message,
+        # not a traceback. Row-level problems never get here, they are quarantined.
+        raise InputError(f"{path}: cannot be read ({_first_line(exc)})") from None
+    try:
+        return commit_staged(
+            con,
+            fmt="canonical",
+            path=str(path),
+            rows_read=n,
+            adapter_rejects=rejects,
+            row_key=row_key,
+            file=str(path),
+        )
+    except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+        # Parquet pages are first decoded in the commit (staged is a view over the file).
+        raise InputError(f"{path}: cannot be read ({_first_line(exc)})") from None
 
 
 def empty_canonical() -> pa.Table:

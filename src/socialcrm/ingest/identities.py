@@ -46,11 +46,14 @@ def link_new_handles(
                 SELECT unnest(targets) AS handle, source FROM interactions
                 WHERE import_id = ? AND len(targets) > 0) GROUP BY handle
         )
-        SELECT handle, any_value(source) AS source,
-               nullif(lower(regexp_extract(handle, '{EMAIL_RE}', 1)), '') AS email
-        FROM seen WHERE handle IS NOT NULL AND handle <> ''
-          AND handle NOT IN (SELECT handle FROM identities)
-        GROUP BY handle""",
+        SELECT handle, source, email, coalesce('email:' || email, handle) AS entity
+        FROM (
+            SELECT handle, any_value(source) AS source,
+                   CASE WHEN contains(handle, '@')  -- skip the regex for most handles
+                        THEN nullif(lower(regexp_extract(handle, '{EMAIL_RE}', 1)), '') END AS email
+            FROM seen WHERE handle IS NOT NULL AND handle <> ''
+              AND handle NOT IN (SELECT handle FROM identities)
+            GROUP BY handle)""",
         [import_id, import_id],
     )
     if hints is not None and hints.num_rows:
@@ -58,31 +61,65 @@ def link_new_handles(
         con.register("_hints_in", hints)
         con.execute(
             """INSERT INTO _new_handles
-            SELECT DISTINCT h.handle, NULL, nullif(lower(regexp_extract(h.handle, ?, 1)), '')
-            FROM _hints_in h WHERE h.handle NOT IN (SELECT handle FROM identities)
-              AND h.handle NOT IN (SELECT handle FROM _new_handles)""",
+            SELECT handle, NULL, email, coalesce('email:' || email, handle) FROM (
+                SELECT DISTINCT h.handle, nullif(lower(regexp_extract(h.handle, ?, 1)), '') AS email
+                FROM _hints_in h WHERE h.handle NOT IN (SELECT handle FROM identities)
+                  AND h.handle NOT IN (SELECT handle FROM _new_handles))""",
             [EMAIL_RE],
         )
+    _follow_merges(con)
     con.execute(
         """INSERT INTO entities (entity_id, kind, role)
-        SELECT DISTINCT coalesce('email:' || email, handle), 'person', 'customer'
-        FROM _new_handles
-        WHERE coalesce('email:' || email, handle) NOT IN (SELECT entity_id FROM entities)"""
+        SELECT DISTINCT entity, 'person', 'customer' FROM _new_handles
+        WHERE entity NOT IN (SELECT entity_id FROM entities)
+        ORDER BY entity  -- keys in order: the primary-key index builds twice as fast"""
     )
     n = con.execute(
         """INSERT INTO identities (handle, entity_id, source, link_rule, evidence)
-        SELECT handle, coalesce('email:' || email, handle), source,
+        SELECT handle, entity, source,
                CASE WHEN email IS NULL OR handle = 'email:' || email THEN 'self'
                     ELSE 'same_email' END,
-               CASE WHEN email IS NOT NULL AND handle <> 'email:' || email
-                    THEN 'handle contains the address ' || email END
-        FROM _new_handles"""
+               nullif(concat_ws('; ',
+                   CASE WHEN email IS NOT NULL AND handle <> 'email:' || email
+                        THEN 'handle contains the address ' || email END,
+                   CASE WHEN entity <> coalesce('email:' || email, handle)
+                        THEN coalesce('email:' || email, handle) || ' is merged into ' || entity
+                   END), '')
+        FROM _new_handles ORDER BY handle"""
     ).fetchall()[0][0]
     if hints is not None and hints.num_rows:
         _apply_hints(con)
         con.unregister("_hints_in")
     con.execute("DROP TABLE _new_handles")
     return int(n)
+
+
+def _follow_merges(con: duckdb.DuckDBPyConnection) -> None:
+    """Send new handles of a merged-away entity to the entity it was merged into.
+
+    Without this, a handle first seen after ``merge(A, B)`` whose rule points at B (same
+    e-mail address) would re-create B, splitting the person again, and a later unmerge
+    would collide with the re-created row. Merges chain (B into A, A into C), so follow
+    them to the end; :func:`unmerge` sends these handles back.
+    """
+    active = con.execute("SELECT count(*) FROM identity_merges WHERE undone_at IS NULL")
+    if not active.fetchall()[0][0]:
+        return
+    con.execute(
+        """UPDATE _new_handles n SET entity = r.dst
+        FROM (
+            WITH RECURSIVE active AS (
+                SELECT merged_entity AS src, kept_entity AS dst FROM identity_merges
+                WHERE undone_at IS NULL),
+            walk(src, dst, depth) AS (
+                SELECT src, dst, 1 FROM active
+                UNION ALL
+                SELECT w.src, a.dst, w.depth + 1 FROM walk w JOIN active a ON a.src = w.dst
+                WHERE w.depth < 64)
+            SELECT src, arg_max(dst, depth) AS dst FROM walk GROUP BY src
+        ) r
+        WHERE n.entity = r.src"""
+    )
 
 
 def _apply_hints(con: duckdb.DuckDBPyConnection) -> None:
@@ -168,15 +205,28 @@ def unmerge(con: duckdb.DuckDBPyConnection, merge_id: int) -> list[str]:
     try:
         entity = json.loads(merged_row) if merged_row else {"entity_id": merged}
         con.execute(
-            "INSERT INTO entities (entity_id, kind, role, display_name, attrs) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO entities (entity_id, kind, role, display_name, attrs, created_at)"
+            " VALUES (?, ?, ?, ?, ?, coalesce(CAST(? AS TIMESTAMP), current_timestamp))",
             [
                 merged,
                 entity.get("kind", "person"),
                 entity.get("role", "customer"),
                 entity.get("display_name"),
                 json.dumps(entity["attrs"]) if entity.get("attrs") is not None else None,
+                entity.get("created_at"),
             ],
         )
+        # Handles first seen after the merge that followed it (see _follow_merges) go
+        # back to the entity their own rule names.
+        followed = con.execute(
+            f"""UPDATE identities SET entity_id = ?,
+                evidence = nullif(regexp_replace(evidence, '(; )?\\S+ is merged into .*$', ''), '')
+            WHERE entity_id = ? AND link_rule IN ('self', 'same_email')
+              AND coalesce('email:' || nullif(lower(regexp_extract(handle, '{EMAIL_RE}', 1)), ''),
+                           handle) = ?
+            RETURNING handle""",
+            [merged, kept, merged],
+        ).fetchall()
         for m in moved:
             con.execute(
                 "UPDATE identities SET entity_id = ?, link_rule = ?, evidence = ?"
@@ -188,7 +238,7 @@ def unmerge(con: duckdb.DuckDBPyConnection, merge_id: int) -> list[str]:
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return [m["handle"] for m in moved]
+    return [m["handle"] for m in moved] + sorted(h for (h,) in followed)
 
 
 def declare(con: duckdb.DuckDBPyConnection, mapping: pa.Table) -> int:

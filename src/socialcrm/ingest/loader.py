@@ -47,20 +47,33 @@ def _sql_list(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
+def _blank(col: str) -> str:
+    # trim() allocates for every row; only a value starting with a space can be all spaces.
+    return f"{col} IS NULL OR {col} = '' OR ({col} LIKE ' %' AND trim({col}) = '')"
+
+
+def _longer(col: str, limit: int) -> str:
+    # strlen (bytes) >= length (characters), and is free to compute.
+    return f"strlen({col}) > {limit} AND length({col}) > {limit}"
+
+
 # One reason per row, the first rule it breaks; NULL for a valid row.
 REASON_SQL = f"""
 CASE
-  WHEN interaction_id IS NULL OR trim(interaction_id) = '' THEN 'missing interaction_id'
-  WHEN length(interaction_id) > {MAX_HANDLE_CHARS} THEN 'interaction_id longer than {MAX_HANDLE_CHARS} characters'
-  WHEN actor IS NULL OR trim(actor) = '' THEN 'missing actor'
-  WHEN length(actor) > {MAX_HANDLE_CHARS} THEN 'actor longer than {MAX_HANDLE_CHARS} characters'
+  WHEN {_blank("interaction_id")} THEN 'missing interaction_id'
+  WHEN {_longer("interaction_id", MAX_HANDLE_CHARS)} THEN 'interaction_id longer than {MAX_HANDLE_CHARS} characters'
+  WHEN {_blank("actor")} THEN 'missing actor'
+  WHEN {_longer("actor", MAX_HANDLE_CHARS)} THEN 'actor longer than {MAX_HANDLE_CHARS} characters'
   WHEN ts IS NULL THEN coalesce(_ts_error, 'missing ts')
   WHEN channel IS NULL OR channel NOT IN ({_sql_list(CHANNELS)})
     THEN 'unknown channel ' || coalesce('''' || channel || '''', 'NULL')
          || ' (expected one of {", ".join(CHANNELS)})'
-  WHEN visibility NOT IN ({_sql_list(VISIBILITIES)})
-    THEN 'unknown visibility ''' || visibility || ''' (expected public or private)'
-  WHEN length(text) > {MAX_TEXT_CHARS} THEN 'text longer than {MAX_TEXT_CHARS:,} characters'
+  WHEN visibility IS NULL OR visibility NOT IN ({_sql_list(VISIBILITIES)})
+    THEN 'unknown visibility ' || coalesce('''' || visibility || '''', 'NULL')
+         || ' (expected public or private)'
+  WHEN source IS NULL OR source = '' THEN 'missing source'
+  WHEN kind IS NULL OR kind = '' THEN 'missing kind'
+  WHEN {_longer("text", MAX_TEXT_CHARS)} THEN 'text longer than {MAX_TEXT_CHARS:,} characters'
   ELSE _value_error
 END
 """
@@ -71,6 +84,7 @@ def stage_arrow(con: duckdb.DuckDBPyConnection, table: pa.Table, file: str) -> N
 
     Adapter rows carry no physical line, so their position in the output stands in.
     """
+    drop_staged(con)
     con.complete()  # DuckDB 2 refuses register() while a result is unfetched
     con.register("_arrow_in", table)
     con.execute(
@@ -83,6 +97,18 @@ def stage_arrow(con: duckdb.DuckDBPyConnection, table: pa.Table, file: str) -> N
     con.unregister("_arrow_in")
 
 
+def drop_staged(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop ``staged``, whichever it is: a temp table or a temp view."""
+    kinds = con.execute(
+        "SELECT table_type FROM information_schema.tables"
+        " WHERE table_name = 'staged' AND table_schema = 'main' AND table_catalog = 'temp'"
+    ).fetchall()
+    for (kind,) in kinds:
+        con.execute(
+            "DROP VIEW IF EXISTS staged" if kind == "VIEW" else "DROP TABLE IF EXISTS staged"
+        )
+
+
 def commit_staged(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -91,9 +117,18 @@ def commit_staged(
     rows_read: int,
     adapter_rejects: list[Reject] = (),  # type: ignore[assignment]
     entity_hints: pa.Table | None = None,
+    row_key: str = "rowid",
+    file: str | None = None,
 ) -> ImportReport:
-    """Commit the temp table ``staged`` (canonical columns plus ``_line``, ``_file``,
-    ``_ts_error``, ``_value_error``) as one import, atomically."""
+    """Commit the relation ``staged`` (canonical columns plus ``_line``, ``_file``,
+    ``_ts_error``, ``_value_error``) as one import, atomically.
+
+    ``staged`` is a temp table, or a temp view straight over the input file (Parquet),
+    so the rows are never copied before the INSERT. ``row_key`` names a column unique
+    per staged row that grows in input order (``rowid`` of a temp table). With ``file``
+    given, staged needs no ``_file`` column (a constant costs memory on every row).
+    """
+    file_sql = "_file" if file is None else "'" + file.replace("'", "''") + "'"
     start = time.perf_counter()
     con.execute("BEGIN TRANSACTION")
     try:
@@ -103,14 +138,22 @@ def commit_staged(
             " VALUES (?, ?, ?, now(), ?)",
             [import_id, fmt, path, rows_read],
         )
+        # One narrow pass: the reason each row is rejected (NULL if valid) and a 64-bit
+        # hash of its id; what a rejected row needs for the quarantine is kept only for it.
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE checked AS SELECT *, {REASON_SQL} AS _reason FROM staged"
+            f"""CREATE OR REPLACE TEMP TABLE _checked AS
+            SELECT _row, _h, _reason,
+                   CASE WHEN _reason IS NOT NULL THEN _file END AS _file,
+                   CASE WHEN _reason IS NOT NULL THEN _line END AS _line,
+                   CASE WHEN _reason IS NOT NULL
+                        THEN left(CAST(interaction_id AS VARCHAR), 200) END AS _raw
+            FROM (SELECT {row_key} AS _row, hash(interaction_id) AS _h, {REASON_SQL} AS _reason,
+                         {file_sql} AS _file, _line, interaction_id FROM staged)"""
         )
         con.execute(
             """CREATE OR REPLACE TEMP TABLE _rejects AS
-               SELECT _file AS file, _line AS line, _reason AS reason,
-                      left(CAST(interaction_id AS VARCHAR), 200) AS raw
-               FROM checked WHERE _reason IS NOT NULL"""
+               SELECT _file AS file, _line AS line, _reason AS reason, _raw AS raw
+               FROM _checked WHERE _reason IS NOT NULL"""
         )
         if adapter_rejects:
             con.executemany(
@@ -125,21 +168,47 @@ def commit_staged(
                    AND q.raw IS NOT DISTINCT FROM r.raw)""",
             [import_id],
         )
+        n_valid, n_bad, n_hashes = con.execute(
+            "SELECT count(*) FILTER (_reason IS NULL), count(*) FILTER (_reason IS NOT NULL),"
+            " count(DISTINCT _h) FILTER (_reason IS NULL) FROM _checked"
+        ).fetchall()[0]
+        n_rejected = int(n_bad) + len(adapter_rejects)
+        # Valid rows not to insert: ids already stored, and every repeat of an id within
+        # the file after its first occurrence. As many distinct hashes as valid rows
+        # proves there is no repeat (the common case, and the cheap test); otherwise the
+        # rows sharing a hash are compared exactly.
+        con.execute("CREATE OR REPLACE TEMP TABLE _skip (r BIGINT)")
+        if n_hashes < n_valid:
+            con.execute(
+                f"""INSERT INTO _skip
+                SELECT r FROM (
+                    SELECT s.{row_key} AS r, row_number() OVER (
+                        PARTITION BY s.interaction_id ORDER BY s.{row_key}) AS k
+                    FROM staged s JOIN _checked c ON c._row = s.{row_key}
+                    WHERE c._reason IS NULL AND c._h IN (
+                        SELECT _h FROM _checked WHERE _reason IS NULL
+                        GROUP BY _h HAVING count(*) > 1))
+                WHERE k > 1"""
+            )
+        store_empty = not con.execute("SELECT count(*) FROM interactions").fetchall()[0][0]
+        if not store_empty:
+            con.execute(
+                f"""INSERT INTO _skip
+                SELECT s.{row_key} FROM staged s SEMI JOIN interactions i
+                    ON i.interaction_id = s.interaction_id
+                WHERE s.{row_key} NOT IN (SELECT _row FROM _checked WHERE _reason IS NOT NULL)"""
+            )
+        n_skip = con.execute("SELECT count(*) FROM _skip").fetchall()[0][0]
         cols = ", ".join(INTERACTION_COLUMNS)
+        # The common case (nothing rejected or skipped) inserts without any filter.
+        where = ""
+        if n_bad or n_skip:
+            where = f"""WHERE {row_key} NOT IN (
+                SELECT _row FROM _checked WHERE _reason IS NOT NULL UNION ALL SELECT r FROM _skip)"""
         inserted = con.execute(
-            f"""INSERT INTO interactions ({cols}, import_id)
-            SELECT {cols}, ? FROM (
-                SELECT * FROM checked c
-                WHERE _reason IS NULL
-                  AND NOT EXISTS (SELECT 1 FROM interactions i
-                                  WHERE i.interaction_id = c.interaction_id)
-                QUALIFY row_number() OVER (PARTITION BY interaction_id ORDER BY _line) = 1
-            )""",
+            f"INSERT INTO interactions ({cols}, import_id) SELECT {cols}, ? FROM staged {where}",
             [import_id],
         ).fetchall()[0][0]
-        n_bad = con.execute("SELECT count(*) FROM checked WHERE _reason IS NOT NULL").fetchall()[0][0]
-        n_rejected = int(n_bad) + len(adapter_rejects)
-        n_valid = con.execute("SELECT count(*) FROM checked WHERE _reason IS NULL").fetchall()[0][0]
         link_new_handles(con, import_id, entity_hints)
         assign_conversations(con)
         con.execute(
@@ -155,9 +224,9 @@ def commit_staged(
         con.execute("ROLLBACK")
         raise
     finally:
-        con.execute("DROP TABLE IF EXISTS checked")
-        con.execute("DROP TABLE IF EXISTS _rejects")
-        con.execute("DROP TABLE IF EXISTS staged")
+        for name in ("_checked", "_skip", "_rejects"):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+        drop_staged(con)
     return ImportReport(
         import_id=int(import_id),
         format=fmt,
