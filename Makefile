@@ -22,12 +22,12 @@ demo: install
 	$(BIN)/socialcrm demo
 
 test: install-test
-	$(BIN)/ruff check src tests bench eval
+	$(BIN)/ruff check $(wildcard src tests bench eval)
 	$(BIN)/python -m pytest
 
 lint: install-test
-	$(BIN)/ruff check src tests bench eval
-	$(BIN)/ruff format --check src tests bench eval
+	$(BIN)/ruff check $(wildcard src tests bench eval)
+	$(BIN)/ruff format --check $(wildcard src tests bench eval)
 
 bench: install-test
 	$(BIN)/python bench/ingest.py
