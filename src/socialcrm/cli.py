@@ -12,6 +12,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from socialcrm.api.commands import serve as serve_command
+from socialcrm.api.commands import tokens_app
 from socialcrm.ingest.base import InputError
 from socialcrm.ingest.identities import IdentityError
 from socialcrm.ingest.loader import ImportReport
@@ -33,6 +35,8 @@ identities_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(identities_app, name="identities")
+app.add_typer(tokens_app, name="tokens")  # the service (socialcrm.api.commands)
+app.command("serve")(serve_command)
 console = Console()
 err = Console(stderr=True)
 
@@ -264,14 +268,25 @@ def demo(
     db: Annotated[Path, typer.Option("--db", help="Workspace file for the demo.")] = Path(
         DEFAULT_DB
     ),
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the dashboard at the end.")
+    ] = True,
+    host: Annotated[str, typer.Option(help="Dashboard address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Dashboard port (a free one if taken).")] = 8000,
 ) -> None:
-    """Build a workspace from the bundled real sample data, run every stage, print the result.
+    """Build a workspace from the bundled real sample data, run every stage, print the result,
+    then serve the dashboard on it and print its address and an admin token.
 
-    Example: `socialcrm demo`
+    Example: `socialcrm demo` · `socialcrm demo --no-serve`
     """
     from socialcrm.demo import run_demo
 
-    run_demo(db, console).close()
+    ws = run_demo(db, console)
+    if serve:
+        from socialcrm.api.commands import serve_demo
+
+        serve_demo(ws, console, host, port)
+    ws.close()
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -140,6 +140,80 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        3,
+        "routing state: queue, invitations, agents, event log, conversation topics",
+        """
+        -- One row per conversation routing has seen (socialcrm.routing.state).
+        CREATE TABLE routing_queue (
+            conversation_id    VARCHAR PRIMARY KEY,
+            source             VARCHAR,
+            channel            VARCHAR,
+            visibility         VARCHAR,
+            author             VARCHAR NOT NULL,   -- entity
+            author_handle      VARCHAR,
+            brands             VARCHAR[],          -- brand entities the conversation addresses
+            arrived_at         TIMESTAMP NOT NULL,
+            waiting_since      TIMESTAMP,
+            last_author_id     VARCHAR,            -- the author's latest turn (reply target)
+            urgency            VARCHAR,            -- level (policy urgency.levels)
+            intent             VARCHAR,
+            topics             VARCHAR[],
+            sentiment          DOUBLE,
+            priority           DOUBLE,
+            reasons            JSON,               -- [{term, value, weight, contribution, text}]
+            route              VARCHAR NOT NULL,   -- community | staff
+            route_reason       VARCHAR,
+            window_ends_at     TIMESTAMP,
+            status             VARCHAR NOT NULL,   -- open, escalated, assigned, answered, resolved
+            assignee           VARCHAR,            -- staff entity
+            assigned_at        TIMESTAMP,
+            first_response_at  TIMESTAMP,
+            first_response_by  VARCHAR,
+            first_response_due TIMESTAMP,
+            resolution_due     TIMESTAMP,
+            resolved_at        TIMESTAMP,
+            resolved_by        VARCHAR,
+            resolution         VARCHAR,            -- accepted, acknowledged, quiet, agent
+            reassignments      INTEGER NOT NULL DEFAULT 0,
+            updated_at         TIMESTAMP NOT NULL
+        );
+        CREATE TABLE routing_invitations (
+            conversation_id VARCHAR NOT NULL,
+            candidate       VARCHAR NOT NULL,      -- entity
+            score           DOUBLE,
+            reasons         JSON,
+            invited_at      TIMESTAMP NOT NULL,
+            expires_at      TIMESTAMP,
+            status          VARCHAR NOT NULL,      -- pending, answered, expired
+            PRIMARY KEY (conversation_id, candidate)
+        );
+        -- Agents' open load: the row each claim locks, so a per-agent cap holds under races.
+        CREATE TABLE routing_agents (
+            agent            VARCHAR PRIMARY KEY,  -- staff entity
+            open_assignments INTEGER NOT NULL DEFAULT 0,
+            last_assigned_at TIMESTAMP
+        );
+        CREATE SEQUENCE routing_event_seq START 1;
+        CREATE TABLE routing_events (
+            event_id        BIGINT PRIMARY KEY,
+            ts              TIMESTAMP NOT NULL,    -- the routing clock (may be a replayed time)
+            recorded_at     TIMESTAMP DEFAULT current_timestamp,
+            conversation_id VARCHAR NOT NULL,
+            kind            VARCHAR NOT NULL,      -- queued, invited, escalated, assigned, claimed,
+                                                   -- replied, reassigned, resolved, reopened
+            actor           VARCHAR,
+            detail          JSON
+        );
+        -- Topics of a conversation beyond its text (Stack Exchange tags, CRM categories).
+        CREATE TABLE conversation_topics (
+            conversation_id VARCHAR NOT NULL,
+            topic           VARCHAR NOT NULL,
+            origin          VARCHAR NOT NULL,      -- tag, category, ...
+            PRIMARY KEY (conversation_id, topic)
+        );
+        """,
+    ),
 )
 
 

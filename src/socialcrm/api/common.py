@@ -1,0 +1,98 @@
+"""Shared pieces of the service: errors a user can act on, pages, filters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+class ApiError(Exception):
+    """An error with an HTTP status and a message that says what to do.
+
+    ``stage`` carries the note of a stage table that is not there yet
+    (:func:`socialcrm.api.stages.missing_note`).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        stage: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code or {
+            400: "bad_request",
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            409: "conflict",
+            413: "too_large",
+            422: "invalid",
+        }.get(status, "error")
+        self.stage = stage
+
+    def body(self) -> dict[str, Any]:
+        err: dict[str, Any] = {"status": self.status, "code": self.code, "message": self.message}
+        if self.stage is not None:
+            err["stage"] = self.stage
+        return {"error": err}
+
+
+def page(items: list[dict[str, Any]], limit: int, offset: int, **extra: Any) -> dict[str, Any]:
+    """A page of a list; ``items`` holds up to ``limit + 1`` rows (the extra says more exist)."""
+    more = len(items) > limit
+    out: dict[str, Any] = {
+        "items": items[:limit],
+        "limit": limit,
+        "offset": offset,
+        "has_more": more,
+        "next_offset": offset + limit if more else None,
+    }
+    out.update(extra)
+    return out
+
+
+def like_pattern(text: str) -> str:
+    """``%text%`` for ILIKE with ``\\`` escaping the wildcards a user typed."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def naive_utc(value: datetime | None) -> datetime | None:
+    """Timestamps are stored as naive UTC; an aware bound is converted, a naive one is UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
+
+
+def arrow_filter(table: pa.Table, **equals: Any) -> pa.Table:
+    """Rows of ``table`` whose columns equal the given values (``None`` = no filter)."""
+    mask = None
+    for column, value in equals.items():
+        if value is None:
+            continue
+        m = pc.equal(table.column(column), pa.scalar(value, table.schema.field(column).type))
+        mask = m if mask is None else pc.and_(mask, m)
+    return table if mask is None else table.filter(pc.fill_null(mask, False))
+
+
+def arrow_between(table: pa.Table, column: str, since: str | None, until: str | None) -> pa.Table:
+    """Rows whose ISO-string ``column`` lies in [since, until) (ISO strings sort as time)."""
+    if since is not None:
+        table = table.filter(pc.fill_null(pc.greater_equal(table.column(column), since), False))
+    if until is not None:
+        table = table.filter(pc.fill_null(pc.less(table.column(column), until), False))
+    return table
