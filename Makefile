@@ -23,7 +23,7 @@ demo: install
 
 test: install-test
 	$(BIN)/ruff check $(wildcard src tests bench eval)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 lint: install-test
 	$(BIN)/ruff check $(wildcard src tests bench eval)

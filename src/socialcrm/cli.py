@@ -14,10 +14,15 @@ from rich.table import Table
 
 from socialcrm.api.commands import serve as serve_command
 from socialcrm.api.commands import tokens_app
+from socialcrm.conversations.cli import conversations_command
+from socialcrm.influence.cli import register as register_influence
 from socialcrm.ingest.base import InputError
 from socialcrm.ingest.identities import IdentityError
 from socialcrm.ingest.loader import ImportReport
 from socialcrm.ingest.registry import FORMATS
+from socialcrm.prediction.cli import actions_command, alerts_command, predict_app
+from socialcrm.relationships.cli import ties_command
+from socialcrm.routing.cli import register as register_routing
 from socialcrm.settings import DEFAULT_DB
 from socialcrm.workspace import Workspace
 
@@ -35,10 +40,18 @@ identities_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(identities_app, name="identities")
-app.add_typer(tokens_app, name="tokens")  # the service (socialcrm.api.commands)
+app.command("conversations")(conversations_command)  # socialcrm.conversations.cli
+app.add_typer(tokens_app, name="tokens")  # the service's commands (issue 7)
 app.command("serve")(serve_command)
-console = Console()
-err = Console(stderr=True)
+app.add_typer(predict_app, name="predict")  # socialcrm.prediction.cli
+app.command("alerts")(alerts_command)
+app.command("actions")(actions_command)
+app.command("ties")(ties_command)  # socialcrm.relationships.cli
+register_influence(app)  # influencers, communities, advocates, tiers (socialcrm.influence.cli)
+register_routing(app)  # queue, route, replay, claim, reply, resolve (socialcrm.routing.cli)
+# soft_wrap: messages name files and lines; a path broken across lines cannot be pasted back
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     Path,

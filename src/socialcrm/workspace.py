@@ -53,7 +53,6 @@ class Workspace:
             row = self.con.execute("SELECT max(version) FROM schema_migrations").fetchall()
             self.schema_version = int(row[0][0] or 0)
         self._engine: DuckDBEngine | None = None
-        self._engine: DuckDBEngine | None = None
 
     # -- lifecycle -----------------------------------------------------------------
     def close(self) -> None:
@@ -165,11 +164,141 @@ class Workspace:
         return engine.to_arrow(activity_stage(engine))
 
     def analyze(self) -> dict[str, int]:
-        """Run every stage that exists on the default engine and store their tables."""
+        """Run every stage in the order of DESIGN.md's flow and store their tables.
+
+        Each stage reads only the tables of the stages before it; the result maps every
+        table written to its row count.
+        """
         from socialcrm.influence.activity import activity_stage
 
-        return {
+        counts = {
             "entity_activity": self.engine.materialize(
                 "entity_activity", activity_stage(self.engine)
             )
         }
+        counts.update(self.analyze_conversations())  # conversations
+        counts.update(self.analyze_ties())  # relationships (socialcrm.relationships.api)
+        from socialcrm.influence.stage import MissingTiesError
+
+        try:  # influence reads `ties`; without it, skip with a note instead of failing
+            counts.update(self.analyze_influence())
+        except MissingTiesError as exc:
+            import warnings
+
+            warnings.warn(f"influence stage skipped: {exc}", stacklevel=2)
+        # relationships (ties), then influence, then routing, then prediction:
+        counts.update(self.analyze_predictions())  # prediction: skips missing parts with a note
+        return counts
+
+    # -- conversations (socialcrm.conversations.api) ------------------------------------
+    def analyze_conversations(self, **options: Any) -> dict[str, int]:
+        """Turns, message labels, conversation features, sociability and urgency tables."""
+        from socialcrm.conversations import api
+
+        return api.analyze_conversations(self, **options)
+
+    def conversation(self, conv_id: str) -> dict[str, Any]:
+        """One thread with every turn's scores and every label with its reason."""
+        from socialcrm.conversations import api
+
+        return api.conversation(self, conv_id)
+
+    def conversation_summary(self) -> dict[str, pa.Table]:
+        """Sentiment, intent, pattern and degree distributions by channel and brand."""
+        from socialcrm.conversations import api
+
+        return api.conversation_summary(self)
+
+    # -- relationships (socialcrm.relationships.api) ------------------------------------
+    def analyze_ties(self, **options: Any) -> dict[str, int]:
+        """``tie_features``, ``ties``, ``tie_tradeoff`` and monthly ``tie_history``."""
+        from socialcrm.relationships import api
+
+        return api.analyze_ties(self, **options)
+
+    def ties_of(self, entity: str, limit: int = 20) -> pa.Table:
+        """An entity's ties (id or handle), strongest first, with components and layer."""
+        from socialcrm.relationships import api
+
+        return api.ties_of(self, entity, limit)
+
+    def tie(self, a: str, b: str) -> dict[str, Any]:
+        """One tie a→b explained: features, contributions, relative strengths, layer, why."""
+        from socialcrm.relationships import api
+
+        return api.tie(self, a, b)
+
+    def export_ties(self, path: str | Path) -> int:
+        """Write the whole ``ties`` table to CSV or Parquet (by extension)."""
+        from socialcrm.relationships import api
+
+        return api.export_ties(self, path)
+
+    # -- influence (socialcrm.influence.api) --------------------------------------------
+    def analyze_influence(self) -> dict[str, int]:
+        """Influence, reach, velocity, tiers, communities: ``entity_metrics``, ``communities``.
+
+        Needs the relationships stage's ``ties`` table.
+        """
+        from socialcrm.influence.stage import InfluenceParams, run_influence_stage
+
+        return run_influence_stage(self.con, InfluenceParams.from_settings(self.settings))
+
+    def influencers(self, limit: int = 20) -> pa.Table:
+        """The most influential entities (tie-weighted), with reach, tier and community."""
+        from socialcrm.influence import api
+
+        return api.influencers(self.con, limit)
+
+    def communities(self, min_size: int = 3) -> pa.Table:
+        """Communities on the tie graph (Leiden) with their natural leaders."""
+        from socialcrm.influence import api
+
+        return api.communities(self.con, min_size)
+
+    def advocates(self, k: int = 10, hops: int = 1) -> Any:
+        """k advocates maximising distinct reach vs top-k by degree, with their feedback."""
+        from socialcrm.influence import api
+        from socialcrm.influence.stage import InfluenceParams
+
+        p = InfluenceParams.from_settings(self.settings)
+        return api.advocates(self.con, k, p.reach_threshold, hops, p.half_life_days)
+
+    def tiers(self) -> dict[str, Any]:
+        """Lurker / contributor / superuser split beside Nielsen's 90-9-1."""
+        from socialcrm.influence import api
+
+        return api.tiers(self.con)
+
+    # -- prediction and action (socialcrm.prediction.api) --------------------------------
+    def analyze_predictions(self) -> dict[str, int]:
+        """Store ``predictions`` (churn), ``tie_alerts`` and ``next_actions``; notes for gaps."""
+        from socialcrm.prediction import api
+
+        return api.analyze_predictions(self)
+
+    def predict_loyalty(
+        self, outcome_col: str, data: str | Path | Any, confounders: list[str] | tuple[str, ...] = (), **kw: Any
+    ) -> Any:
+        """PLS of a per-entity outcome on relationship features against confounders."""
+        from socialcrm.prediction import api
+
+        return api.predict_loyalty(self, outcome_col, data, list(confounders), **kw)
+
+    def churn(self, **kw: Any) -> Any:
+        """Calibrated churn risk per current member with the drivers behind it."""
+        from socialcrm.prediction import api
+
+        return api.churn(self, **kw)
+
+    def alerts(self, **kw: Any) -> Any:
+        """Weakening ties and brand relationships from ``tie_history``, most at stake first."""
+        from socialcrm.prediction import api
+
+        return api.alerts(self, **kw)
+
+    def actions(self, **kw: Any) -> Any:
+        """Next best action, with its reason, for each alert and each person at risk."""
+        from socialcrm.prediction import api
+
+        return api.actions(self, **kw)

@@ -17,11 +17,10 @@ from typer.testing import CliRunner
 
 from socialcrm.api import create_app
 from socialcrm.api.auth import TOKEN_RE, create_token
-from socialcrm.api.queries.routing import routing_operation
 from socialcrm.cli import app as cli_app
 from socialcrm.workspace import Workspace
 
-from .conftest import Built, fill_queue_contract
+from .conftest import Built
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -398,25 +397,26 @@ def test_merge_and_unmerge_through_the_api(writable: TestClient, built_workspace
 
 # -- stages not there yet ------------------------------------------------------------------------
 def test_lists_of_missing_stages_are_empty_with_the_command(
-    client: TestClient, built_workspace: Built
+    workspace_copy: Path, built_workspace: Built
 ) -> None:
+    with Workspace(workspace_copy) as ws:  # a workspace where those stages have not run
+        for table in ("ties", "entity_metrics", "communities", "next_actions"):
+            ws.con.execute(f"DROP TABLE IF EXISTS {table}")
     h = auth(built_workspace, "agent")
-    stages = {s["table"]: s for s in client.get("/api/v1/stages", headers=h).json()["items"]}
-    assert stages["entity_activity"]["available"]
-    for url, table in [
-        ("/api/v1/ties", "ties"),
-        ("/api/v1/influencers", "entity_metrics"),
-        ("/api/v1/queue", "routing_queue"),
-        ("/api/v1/alerts", "next_actions"),
-    ]:
-        if stages[table]["available"]:
-            continue
-        body = client.get(url, headers=h).json()
-        assert body["items"] == [] and body["stage"]["table"] == table
-        assert "socialcrm" in body["stage"]["how_to_fill"]
-    if not stages["routing_queue"]["available"]:
-        r = client.post("/api/v1/queue/twcs:1/claim", headers=h)
-        assert r.status_code == 404 and r.json()["error"]["stage"]["table"] == "routing_queue"
+    with TestClient(create_app(workspace_copy, refresh_interval=0)) as client:
+        stages = {s["table"]: s for s in client.get("/api/v1/stages", headers=h).json()["items"]}
+        assert stages["entity_activity"]["available"] and not stages["ties"]["available"]
+        for url, table in [
+            ("/api/v1/ties", "ties"),
+            ("/api/v1/influencers", "entity_metrics"),
+            ("/api/v1/communities", "communities"),
+            ("/api/v1/alerts", "next_actions"),
+        ]:
+            body = client.get(url, headers=h).json()
+            assert body["items"] == [] and body["stage"]["table"] == table, url
+            assert "socialcrm" in body["stage"]["how_to_fill"]
+        pair = client.get("/api/v1/ties/pair", params={"a": "x", "b": "y"}, headers=h)
+        assert pair.status_code == 404
 
 
 def test_network_of_a_brand(client: TestClient, built_workspace: Built) -> None:
@@ -432,152 +432,137 @@ def test_network_of_a_brand(client: TestClient, built_workspace: Built) -> None:
     assert any(e["source"] == b.brand for e in g["edges"])
 
 
-# -- stage tables landing --------------------------------------------------------------------------
-def _contract_stage_tables(ws: Workspace) -> None:
-    """Stage tables in the shape their stages write them (relationships: ``ties``;
-    conversations: ``message_labels``; influence: ``entity_metrics``, ``communities``;
-    prediction: ``next_actions``; routing: rows in ``routing_queue``, store migration 3),
-    computed simply from the same real data. They stand in for the stages so this test pins
-    the service's side of each contract; it replaces whatever ``analyze`` wrote."""
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    ws.con.execute(
-        """CREATE OR REPLACE TABLE ties AS
-        WITH addressed AS (
-            SELECT x.actor, unnest(x.targets) AS target FROM interactions x
-            UNION ALL
-            SELECT x.actor, p.actor FROM interactions x
-            JOIN interactions p ON p.interaction_id = x.in_reply_to),
-        e AS (SELECT i.entity_id AS a, j.entity_id AS b, count(*) AS n
-              FROM addressed x JOIN identities i ON i.handle = x.actor
-              JOIN identities j ON j.handle = x.target
-              WHERE i.entity_id <> j.entity_id GROUP BY 1, 2)
-        SELECT a AS source_entity, b AS target_entity, n AS messages,
-               1 - exp(-n / 3.0) AS strength,
-               CAST(row_number() OVER (PARTITION BY a ORDER BY n DESC, b) AS INTEGER) AS rank
-        FROM e"""
-    )
-    sia = SentimentIntensityAnalyzer()
-    rows = ws.con.execute(
-        "SELECT interaction_id, text FROM interactions WHERE text IS NOT NULL"
-    ).fetchall()
-    scores = [sia.polarity_scores(r[1])["compound"] for r in rows]
-    labels = pa.table(
-        {
-            "interaction_id": [r[0] for r in rows],
-            "sentiment": scores,
-            "sentiment_label": [
-                "positive" if x > 0.05 else "negative" if x < -0.05 else "neutral" for x in scores
-            ],
-        }
-    )
-    ws.con.register("_labels", labels)
-    ws.con.execute("CREATE OR REPLACE TABLE message_labels AS SELECT * FROM _labels")
-    ws.con.unregister("_labels")
-    ws.con.execute(
-        """CREATE OR REPLACE TABLE entity_metrics AS
-        SELECT source_entity AS entity_id, sum(strength) AS influence,
-               CASE WHEN count(*) >= 20 THEN 'superuser' ELSE 'contributor' END AS tier,
-               CASE WHEN source_entity LIKE 'twitter:%' THEN 0 ELSE 1 END AS community,
-               FALSE AS is_leader
-        FROM ties GROUP BY 1"""
-    )
-    ws.con.execute(
-        """CREATE OR REPLACE TABLE communities AS
-        SELECT community, count(*) AS size, arg_max(entity_id, influence) AS leader,
-               list(entity_id ORDER BY influence DESC)[1:3] AS top_members
-        FROM entity_metrics GROUP BY community"""
-    )
-    ws.con.execute(
-        """CREATE OR REPLACE TABLE next_actions AS
-        SELECT 'entity' AS subject, entity_id, CAST(NULL AS VARCHAR) AS display_name,
-               'superuser_quiet' AS rule, 'personal invitation' AS action, 'community' AS by,
-               'a superuser gone quiet' AS reason, CAST(NULL AS VARCHAR) AS alert_id,
-               CAST(NULL AS DOUBLE) AS churn_risk, influence AS at_stake
-        FROM entity_metrics WHERE tier = 'superuser'"""
-    )
-    fill_queue_contract(ws)
+# -- the stages' real outputs ----------------------------------------------------------------------
+def test_profile_and_lists_show_the_real_stage_outputs(
+    client: TestClient, built_workspace: Built
+) -> None:
+    b = built_workspace
+    b.need("relationships")
+    h = auth(b, "agent")
+    p = client.get(f"/api/v1/entities/{b.brand}/profile", headers=h).json()
+    assert "ties" not in p["stages"] and p["ties"]
+    strengths = [t["strength"] for t in p["ties"]]
+    assert strengths == sorted(strengths, reverse=True) and all(0 <= s <= 1 for s in strengths)
+    assert {"time", "intensity", "reciprocity", "trust", "layer"} <= set(p["ties"][0])
+    other = p["ties"][0]["target_entity"]
+    pair = client.get("/api/v1/ties/pair", params={"a": b.brand, "b": other}, headers=h).json()
+    assert pair["a_to_b"]["rank_in_source_ties"] == 1 and "number 1 of" in pair["reading"]
+    ego = client.get("/api/v1/ties", params={"entity": b.brand, "limit": 5}, headers=h).json()
+    assert [t["target_entity"] for t in ego["items"]] == [t["target_entity"] for t in p["ties"][:5]]
+    assert ego["has_more"] and ego["ties_total"] > 5
+    layers = client.get("/api/v1/ties/layers", headers=h).json()
+    assert layers["layers"][0]["layer"] == "5" and layers["tradeoff"]
+    means = [r["mean_strength"] for r in layers["layers"]]
+    assert means == sorted(means, reverse=True)  # more ties, weaker ties (the trade-off)
+    # conversations with the conversation stage's labels and reasons
+    convs = client.get("/api/v1/conversations", params={"limit": 5}, headers=h).json()["items"]
+    assert convs and all(c["pattern"] and c["pattern_reason"] for c in convs)
+    one = client.get(f"/api/v1/conversations/{convs[0]['conversation_id']}", headers=h).json()
+    assert one["labels"]["customer_degree"] and one["messages"]
+    assert all("labels" in m for m in one["messages"])
+    trend = client.get("/api/v1/stats/sentiment", headers=h).json()
+    assert trend["points"] and trend["column"] == "sentiment"
+    # alerts with their next action (prediction stage)
+    alerts = client.get("/api/v1/alerts", params={"limit": 500}, headers=h).json()
+    if "prediction" not in b.stage_errors:
+        assert alerts["items"] and all(a["action"] and a["reason"] for a in alerts["items"])
+        stakes = [a["at_stake"] for a in alerts["items"] if a.get("at_stake") is not None]
+        assert stakes == sorted(stakes, reverse=True)
+    b.need("influence")
+    assert p["influence"]["influence"] > 0 and "tier" in p["influence"]
+    customer = client.get(f"/api/v1/entities/{b.mixed_entity}/profile", headers=h).json()
+    assert customer["influence"]["tier"] in {"superuser", "contributor", "lurker"}
+    tiers = client.get("/api/v1/tiers", headers=h).json()["tiers"]
+    assert abs(sum(t["share"] for t in tiers) - 1) < 1e-9
+    top = client.get("/api/v1/influencers", params={"limit": 3}, headers=h).json()["items"]
+    assert top[0]["influence"] >= top[1]["influence"] >= top[2]["influence"]
+    comms = client.get("/api/v1/communities", headers=h).json()["items"]
+    assert comms[0]["size"] >= comms[1]["size"]
+    g = client.get("/api/v1/network", params={"community": str(comms[0]["community"])}, headers=h)
+    assert g.json()["weight_source"] == "ties.strength" and g.json()["nodes"]
+    adv = client.get("/api/v1/advocates", params={"k": 3}, headers=h)
+    assert adv.status_code == 200, adv.text
 
 
-def test_pages_and_endpoints_pick_up_stage_tables_when_they_land(
+def test_private_tie_evidence_is_withheld_from_roles_without_the_private_right(
+    client: TestClient, built_workspace: Built
+) -> None:
+    b = built_workspace
+    b.need("relationships")
+    params = {"entity": b.mixed_entity, "limit": 500}
+    full = client.get("/api/v1/ties", params=params, headers=auth(b, "agent")).json()["items"]
+    private = [t for t in full if t["private_share"] > 0]
+    assert private and all("last_ts" in t for t in private)
+    seen = client.get("/api/v1/ties", params=params, headers=auth(b, "analyst")).json()["items"]
+    by_target = {t["target_entity"]: t for t in seen}
+    for t in private:  # strength and its components stay; the evidence does not
+        shown = by_target[t["target_entity"]]
+        assert shown["strength"] == t["strength"] and "evidence_withheld" in shown
+        assert not {"last_ts", "first_ts", "channels", "private_share"} & set(shown)
+    prof = client.get(f"/api/v1/entities/{b.mixed_entity}/profile", headers=auth(b, "analyst"))
+    assert all("last_ts" not in t for t in prof.json()["ties"] if "evidence_withheld" in t)
+
+
+def test_queue_from_the_routing_stage_claim_reply_resolve(
     workspace_copy: Path, built_workspace: Built
 ) -> None:
     b = built_workspace
+    b.need("routing")
     with TestClient(create_app(workspace_copy, refresh_interval=0)) as c:
         h = auth(b, "agent")
-        _contract_stage_tables(c.app.state.service.ws)
-        p = c.get(f"/api/v1/entities/{b.brand}/profile", headers=h).json()
-        assert "ties" not in p["stages"] and len(p["ties"]) == 10
-        assert [t["strength"] for t in p["ties"]] == sorted(
-            (t["strength"] for t in p["ties"]), reverse=True
-        )
-        assert p["influence"]["tier"] == "superuser"
-        assert p["alerts"][0]["action"] == "personal invitation"
-        assert p["sentiment"]["points"] and -1 <= p["sentiment"]["mean"] <= 1
-        other = p["ties"][0]["target_entity"]
-        pair = c.get("/api/v1/ties/pair", params={"a": b.brand, "b": other}, headers=h).json()
-        assert pair["a_to_b"]["rank_in_source_ties"] == 1 and "number 1 of" in pair["reading"]
-        layers = c.get("/api/v1/ties/layers", headers=h).json()
-        assert layers["layers"][0]["layer"] == "5" and layers["tradeoff"]
-        tiers = c.get("/api/v1/tiers", headers=h).json()["tiers"]
-        assert {t["tier"] for t in tiers} == {"superuser", "contributor"}
-        assert abs(sum(t["share"] for t in tiers) - 1) < 1e-9
-        top = c.get("/api/v1/influencers", params={"limit": 3}, headers=h).json()["items"]
-        assert top[0]["influence"] >= top[1]["influence"] >= top[2]["influence"]
-        comms = c.get("/api/v1/communities", headers=h).json()["items"]
-        assert {x["community"] for x in comms} == {0, 1}
-        assert comms[0]["size"] >= comms[1]["size"]
-        g = c.get("/api/v1/network", params={"community": "1"}, headers=h).json()
-        assert g["weight_source"] == "ties.strength" and g["nodes"]
-        trend = c.get("/api/v1/stats/sentiment", headers=h).json()
-        assert trend["points"] and trend["column"] == "sentiment"
-        alerts = c.get("/api/v1/alerts", headers=h).json()["items"]
-        assert alerts and alerts[0]["at_stake"] >= alerts[-1]["at_stake"]
-        # the routing queue: open ones by priority, reasons decoded, private ones for agents only
         queue = c.get("/api/v1/queue", params={"limit": 500}, headers=h).json()
         prios = [q["priority"] for q in queue["items"]]
-        assert 0 < len(prios) < 400 and prios == sorted(prios, reverse=True)
-        assert {q["status"] for q in queue["items"]} == {"open"}
-        assert any(q["conversation_id"] in b.private_ids for q in queue["items"])
-        everything = c.get(
-            "/api/v1/queue", params={"limit": 500, "include_resolved": True}, headers=h
-        ).json()
-        assert len(everything["items"]) == 400
+        assert prios and prios == sorted(prios, reverse=True)
+        assert all(q["reasons"] and q["status"] != "resolved" for q in queue["items"])
+        assert any(q["visibility"] == "private" for q in queue["items"])
+        page2 = c.get("/api/v1/queue", params={"limit": 5, "offset": 5}, headers=h).json()
+        assert [q["conversation_id"] for q in page2["items"]] == [
+            q["conversation_id"] for q in queue["items"][5:10]
+        ]
         public = c.get("/api/v1/queue", params={"limit": 500}, headers=auth(b, "analyst")).json()
-        assert public["items"]
+        assert public["items"] and all(q["visibility"] == "public" for q in public["items"])
         assert not {q["conversation_id"] for q in public["items"]} & b.private_ids
-        assert public["items"][0]["reasons"][0]["text"].startswith("waited")
-        queued = public["items"][0]["conversation_id"]
+        free = [q for q in public["items"] if q["assignee"] is None]
+        assert free, "the router assigned every public conversation"
+        queued = free[0]["conversation_id"]
         detail = c.get(f"/api/v1/conversations/{queued}", headers=h).json()
-        assert detail["queue"]["priority"] == public["items"][0]["priority"]
+        assert detail["queue"]["priority"] == free[0]["priority"]
+        # the token names no staff entity: the routing stage refuses, with its reason
         claim = c.post(f"/api/v1/queue/{queued}/claim", headers=h)
-        if routing_operation(c.app.state.service.ws, "claim") is None:
-            assert claim.status_code == 404 and "no `claim` operation" in claim.text
-        else:  # the token names no staff entity: the routing stage refuses, with its reason
-            assert claim.status_code in (404, 409) and "test-agent" in claim.text
-            ws = c.app.state.service.ws
-            ws.set_role(b.brand, "brand")
-            staff = {"Authorization": f"Bearer {create_token(ws.con, 's', 'agent', b.brand)[1]}"}
-            assert c.post(f"/api/v1/queue/{queued}/claim", headers=staff).status_code == 200
-            row = c.get(f"/api/v1/conversations/{queued}", headers=staff).json()["queue"]
-            assert row["assignee"] == b.brand
-            again = c.post(f"/api/v1/queue/{queued}/claim", headers=h)
-            assert again.status_code in (404, 409)
-            done = c.post(f"/api/v1/queue/{queued}/resolve", json={"note": "ok"}, headers=staff)
-            assert done.status_code == 200, done.text
-            still = c.get("/api/v1/queue", params={"limit": 500}, headers=h).json()["items"]
-            assert queued not in {q["conversation_id"] for q in still}
-        conv = c.get("/api/v1/conversations/twcs:1", headers=h)
-        msgs = conv.json()["messages"] if conv.status_code == 200 else []
-        assert all("labels" in m for m in msgs)
+        assert claim.status_code in (404, 409) and "test-agent" in claim.text
+        ws = c.app.state.service.ws
+        agent = b.customers[-1]  # a fresh employee: the router already filled the brands' caps
+        ws.set_role(agent, "employee")
+        staff = {"Authorization": f"Bearer {create_token(ws.con, 's', 'agent', agent)[1]}"}
+        got = c.post(f"/api/v1/queue/{queued}/claim", headers=staff)
+        assert got.status_code == 200, got.text
+        row = c.get(f"/api/v1/conversations/{queued}", headers=staff).json()["queue"]
+        assert row["assignee"] == agent
+        mine = c.get("/api/v1/queue", params={"assignee": agent}, headers=staff).json()
+        assert [q["conversation_id"] for q in mine["items"]] == [queued]
+        again = c.post(f"/api/v1/queue/{queued}/claim", headers=h)
+        assert again.status_code in (404, 409)
+        said = c.post(
+            f"/api/v1/queue/{queued}/reply", json={"text": "We are on it."}, headers=staff
+        )
+        assert said.status_code == 200, said.text
+        reply_id = said.json()["result"]["interaction_id"]
+        logged = c.get(f"/api/v1/interactions/{reply_id}", headers=staff).json()
+        assert logged["text"] == "We are on it." and logged["conversation_id"] == queued
+        done = c.post(f"/api/v1/queue/{queued}/resolve", json={"note": "ok"}, headers=staff)
+        assert done.status_code == 200, done.text
+        still = c.get("/api/v1/queue", params={"limit": 500}, headers=h).json()["items"]
+        assert queued not in {q["conversation_id"] for q in still}
         c.post("/login", data={"token": b.tokens["agent"]})
         inbox = c.get("/inbox").text
-        assert inbox.count('class="claim"') == len(queue["items"][:100])
-        assert "waited" in inbox and 'class="sla"' in inbox
+        free_rows = [q for q in still[:100] if q["assignee"] is None]
+        assert inbox.count('class="claim"') == len(free_rows)  # assigned rows: no claim
+        assert 'class="sla"' in inbox
         overview = c.get("/").text
-        for plot in ("sentiment", "tiers", "layers", "tradeoff"):
+        for plot in ("activity", "sentiment", "tiers", "layers", "tradeoff"):
             section = overview.split(f'id="plot-{plot}"')[1].split("</section>")[0]
-            assert "<svg" in section, plot
+            if plot != "tiers" or "influence" not in b.stage_errors:
+                assert "<svg" in section, plot
 
 
 # -- tokens ----------------------------------------------------------------------------------------

@@ -21,10 +21,9 @@ import httpx
 import pytest
 
 from socialcrm.api.auth import create_token
-from socialcrm.api.queries.routing import routing_operation
 from socialcrm.workspace import Workspace
 
-from .conftest import Built, fill_queue_contract
+from .conftest import Built
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -60,12 +59,13 @@ def server(built_workspace: Built, tmp_path_factory: pytest.TempPathFactory) -> 
     shutil.copy(built_workspace.path, db)
     with Workspace(db) as ws:
         analyst = create_token(ws.con, "browser-analyst", "analyst")[1]
-        # an agent who is staff: answers as the brand account (routing's staff roles)
-        ws.set_role(built_workspace.brand, "brand")
-        staff = create_token(ws.con, "browser-staff", "agent", built_workspace.brand)[1]
-        queued = ws.con.execute("SELECT count(*) FROM routing_queue").fetchall()[0][0]
-        if queued == 0:  # routing has not filled the queue here: rows in its table's shape
-            fill_queue_contract(ws)
+        # an agent who is staff (routing's staff roles) with free slots: the router has
+        # already given the brand accounts their share of the queue
+        agent = built_workspace.customers[-1]
+        ws.set_role(agent, "employee")
+        staff = create_token(ws.con, "browser-staff", "agent", agent)[1]
+        built_workspace.need("routing")  # the queue is the routing stage's, built in the fixture
+        assert ws.con.execute("SELECT count(*) FROM routing_queue").fetchall()[0][0] > 10
     port = _free_port()
     script = Path(sys.executable).parent / "socialcrm"
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "socialcrm.cli"]
@@ -89,7 +89,7 @@ def server(built_workspace: Built, tmp_path_factory: pytest.TempPathFactory) -> 
         proc.kill()
         raise RuntimeError("socialcrm serve did not answer within 60 s")
     yield {"url": url, "admin": built_workspace.tokens["admin"], "analyst": analyst,
-           "agent": built_workspace.tokens["agent"], "staff": staff,
+           "agent": built_workspace.tokens["agent"], "staff": staff, "staff_entity": agent,
            "built": built_workspace}  # fmt: skip
     proc.terminate()
     try:
@@ -151,9 +151,12 @@ def test_overview_renders_its_plots(page, server) -> None:  # type: ignore[no-un
     assert activity.count() == 1
     assert page.locator("#plot-activity svg polyline").count() >= 2  # chat and twitter lines
     assert page.locator("#plot-activity svg circle").count() > 10
-    for plot in ("sentiment", "tiers", "layers", "tradeoff"):
-        section = page.locator(f"#plot-{plot}")
-        assert section.locator("svg.plot").count() == 1 or section.locator(".empty").count() == 1
+    b = server["built"]
+    for plot in ("sentiment", "tiers", "layers", "tradeoff"):  # every stage ran in the fixture
+        if plot == "tiers" and "influence" in b.stage_errors:
+            continue
+        assert page.locator(f"#plot-{plot} svg.plot").count() == 1, plot
+        assert page.locator(f"#plot-{plot} svg").locator("rect, polyline, circle").count() >= 2
     assert page.locator(".stat .n").first.inner_text() == "4.5k"  # interactions in the slice
     shot(page, "overview")
 
@@ -206,25 +209,32 @@ def test_inbox_shows_the_queue_with_reasons_and_sla_timers(page, server) -> None
     page.wait_for_function(
         "[...document.querySelectorAll('.sla')].every(e => /left|late by/.test(e.textContent))"
     )
-    assert rows.first.locator("button.claim").count() == 1
+    assigned = [t.strip() for t in page.locator("#queue tbody td:nth-child(6)").all_inner_texts()]
+    assert page.locator("#queue tbody tr button.claim").count() == assigned.count("")
     shot(page, "inbox", full_page=False)
 
 
 def test_inbox_claim_and_resolve(page, server) -> None:  # type: ignore[no-untyped-def]
-    ws_type = type("Probe", (), {})()
-    if not all(routing_operation(ws_type, op) for op in ("claim", "resolve")):
-        pytest.skip("the routing stage's claim/resolve operations are not available yet")
     sign_in(page, server, "staff")
     page.goto(server["url"] + "/inbox")
-    rows = page.locator("#queue tbody tr")
-    conversation = rows.first.get_attribute("data-conversation")
-    rows.first.locator("button.claim").click()
-    page.wait_for_url("**/inbox?*")
+    page.click("#inbox-views a:text('unassigned')")
+    page.wait_for_url("**/inbox?view=unassigned")
+    assert (
+        page.locator("#queue tbody tr button.claim").count()
+        == page.locator("#queue tbody tr").count()
+    )
+    free = page.locator("#queue tbody tr:has(button.claim)")
+    assert free.count() > 0
+    conversation = free.first.get_attribute("data-conversation")
+    free.first.locator("button.claim").click()
+    page.wait_for_url("**/inbox?view=mine&done=*")
     assert page.locator("p.ok").inner_text().startswith("Done: claimed")
     row = page.locator(f'#queue tbody tr[data-conversation="{conversation}"]')
-    assert row.locator("td").nth(5).inner_text().strip()  # now assigned
+    assert row.locator("td").nth(5).inner_text().strip() == server["staff_entity"]
+    assert row.locator("button.claim").count() == 0  # held: no second claim
+    shot(page, "inbox-claimed", full_page=False)
     row.locator("button.resolve").click()
-    page.wait_for_url("**/inbox?*")
+    page.wait_for_url("**/inbox?view=mine&done=resolved*")
     assert page.locator("p.ok").inner_text().startswith("Done: resolved")
     assert page.locator(f'#queue tbody tr[data-conversation="{conversation}"]').count() == 0
     shot(page, "inbox-after", full_page=False)

@@ -416,9 +416,22 @@ def communities(request: Request, offset: int = 0) -> HTMLResponse:
 
 # -- inbox ---------------------------------------------------------------------------
 @router.get("/inbox")
-def inbox(request: Request, done: str | None = None, error: str | None = None) -> HTMLResponse:
+def inbox(
+    request: Request, done: str | None = None, error: str | None = None, view: str = "all"
+) -> HTMLResponse:
+    """The queue; ``view=unassigned`` (nobody holds them) or ``view=mine`` (the caller's)."""
     caller = page_caller(request, "queue:read")
-    data = rt_q.queue(_svc(request), caller, status=None, assignee=None, limit=100, offset=0)
+    view = view if view in INBOX_VIEWS else "all"
+    mine = (caller.entity_id or caller.name) if view == "mine" else None
+    data = rt_q.queue(
+        _svc(request),
+        caller,
+        status=None,
+        assignee=mine,
+        limit=100,
+        offset=0,
+        unassigned=view == "unassigned",
+    )
     items = [_inbox_row(q) for q in data["items"]]
     return render(
         request,
@@ -429,7 +442,12 @@ def inbox(request: Request, done: str | None = None, error: str | None = None) -
         can_act=allowed(caller.role, "queue:act"),
         done=done,
         error=error,
+        view=view,
+        views=INBOX_VIEWS,
     )
+
+
+INBOX_VIEWS = ("all", "unassigned", "mine")
 
 
 def _inbox_row(q: dict[str, Any]) -> dict[str, Any]:
@@ -467,7 +485,8 @@ async def inbox_action(request: Request, operation: str) -> Response:
     except ApiError as exc:
         return RedirectResponse("/inbox?" + urlencode({"error": exc.message}), status_code=303)
     past = {"claim": "claimed", "resolve": "resolved"}[operation]
-    return RedirectResponse("/inbox?" + urlencode({"done": f"{past} {cid}"}), status_code=303)
+    query = urlencode({"view": "mine", "done": f"{past} {cid}"})  # what the agent now holds
+    return RedirectResponse("/inbox?" + query, status_code=303)
 
 
 # -- the API, described --------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from socialcrm.api.auth import Caller
 from socialcrm.api.common import ApiError, page
 from socialcrm.api.queries.entities import resolve_entity
 from socialcrm.api.readmodel import ReadModel
@@ -22,6 +23,45 @@ from socialcrm.api.stages import missing_note, present_note
 
 DUNBAR_LAYERS: tuple[int, ...] = (5, 15, 50, 150)  # Dunbar (1998); beyond = "150+"
 LAYER_COLUMNS = ("layer", "dunbar_layer")
+# What a tie says without its evidence: the relationships stage's contract columns.
+TIE_CONTRACT = (
+    "source_entity",
+    "target_entity",
+    "strength",
+    "time",
+    "intensity",
+    "reciprocity",
+    "trust",
+    "percentile_in_source",
+    "percentile_in_target",
+    "rank_in_source",
+    "rank_in_target",
+    "layer",
+    "layer_index",
+    "source_ties",
+)
+
+
+def visible_tie(row: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    """A tie as ``caller`` may see it.
+
+    A tie's evidence columns (first and last contact, durations, latencies, message
+    lengths, channels, private share...) describe its interactions; when any of them was
+    private (``private_share > 0``) and the caller's role may not see private
+    interactions, only the strength, its components, the relative ranks and the layer are
+    returned, with ``evidence_withheld``. Ties without that column are treated as private.
+    """
+    if caller.sees_private:
+        return row
+    share = row.get("private_share")
+    if share is not None and share == 0:
+        return row
+    out = {k: row[k] for k in TIE_CONTRACT if k in row}
+    out.update(
+        {k: row[k] for k in ("target_name", "target_role", "rank_in_source_ties") if k in row}
+    )
+    out["evidence_withheld"] = "private interactions: not visible to this role"
+    return out
 
 
 def _layer_column(m: ReadModel) -> str | None:
@@ -31,6 +71,7 @@ def _layer_column(m: ReadModel) -> str | None:
 
 def ego_ties(
     svc: Service,
+    caller: Caller,
     entity: str,
     *,
     min_strength: float | None,
@@ -54,13 +95,14 @@ def ego_ties(
         other = m.entities.first(r["target_entity"]) or {}
         r["target_name"] = other.get("display_name")
         r["target_role"] = other.get("role")
+    rows = [visible_tie(r, caller) for r in rows]
     return page(
         rows, limit, offset, entity_id=eid, ties_total=t.num_rows, stage=present_note("ties")
     )
 
 
 def all_ties(
-    svc: Service, *, min_strength: float | None, limit: int, offset: int
+    svc: Service, caller: Caller, *, min_strength: float | None, limit: int, offset: int
 ) -> dict[str, Any]:
     m = svc.model
     if m.ties is None:
@@ -73,10 +115,11 @@ def all_ties(
         " ORDER BY strength DESC, source_entity, target_entity LIMIT ? OFFSET ?",
         [*params, limit + 1, offset],
     )
+    rows = [visible_tie(r, caller) for r in rows]
     return page(rows, limit, offset, stage=present_note("ties"))
 
 
-def pair(svc: Service, a: str, b: str) -> dict[str, Any]:
+def pair(svc: Service, caller: Caller, a: str, b: str) -> dict[str, Any]:
     """One tie explained, both ways: a→b and b→a are different ties (seed 000)."""
     m = svc.model
     ea, eb = resolve_entity(svc, a), resolve_entity(svc, b)
@@ -95,7 +138,7 @@ def pair(svc: Service, a: str, b: str) -> dict[str, Any]:
         row = hit.to_pylist()[0]
         row["rank_in_source_ties"] = _rank(t, dst)
         row["source_ties"] = t.num_rows
-        return row
+        return visible_tie(row, caller)
 
     ab, ba = one(ea, eb), one(eb, ea)
     if ab is None and ba is None:

@@ -45,10 +45,15 @@ def stats(svc: Service) -> dict[str, Any]:
 
 def stages(svc: Service) -> list[dict[str, Any]]:
     m = svc.model
-    return [
-        present_note(t) if usable(t, m.columns) else missing_note(t, m.columns)
-        for t in STAGE_TABLES
-    ]
+    out = []
+    for t in STAGE_TABLES:
+        if usable(t, m.columns):
+            out.append(present_note(t))
+        elif t == "advocates" and usable("ties", m.columns):  # chosen on request from ties
+            out.append({**present_note(t), "detail": "computed on request from `ties`"})
+        else:
+            out.append(missing_note(t, m.columns))
+    return out
 
 
 def activity_series(svc: Service, bucket: str = "week") -> dict[str, Any]:

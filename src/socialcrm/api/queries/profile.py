@@ -52,7 +52,7 @@ def profile(
     out["sentiment"] = _sentiment(m, visible)
     if m.sentiment_column is None:
         out["stages"]["message_labels"] = missing_note("message_labels", m.columns)
-    out["ties"] = _ties(m, eid)
+    out["ties"] = _ties(m, caller, eid)
     if m.ties is None:
         out["stages"]["ties"] = missing_note("ties", m.columns)
     out["influence"] = _clean_row(m.metrics.first(eid)) if m.metrics is not None else None
@@ -131,7 +131,9 @@ def _sentiment(m: ReadModel, visible: pa.Table, points: int = 100) -> dict[str, 
     }
 
 
-def _ties(m: ReadModel, eid: str, top: int = 10) -> list[dict[str, Any]]:
+def _ties(m: ReadModel, caller: Caller, eid: str, top: int = 10) -> list[dict[str, Any]]:
+    from socialcrm.api.queries.network import visible_tie
+
     if m.ties is None:
         return []
     rows = m.ties.get(eid).slice(0, top).to_pylist()
@@ -139,7 +141,7 @@ def _ties(m: ReadModel, eid: str, top: int = 10) -> list[dict[str, Any]]:
         other = m.entities.first(r["target_entity"]) or {}
         r["target_name"] = other.get("display_name")
         r["target_role"] = other.get("role")
-    return [_clean_row(r) or {} for r in rows]
+    return [visible_tie(_clean_row(r) or {}, caller) for r in rows]
 
 
 def _open_conversations(

@@ -43,9 +43,10 @@ def queue(
     limit: int,
     offset: int,
     include_resolved: bool = False,
+    unassigned: bool = False,
 ) -> dict[str, Any]:
     """Conversations in the queue by priority, each with its reasons, SLA and assignee
-    (resolved ones only when asked for)."""
+    (resolved ones only when asked for; only those nobody holds with ``unassigned``)."""
     view = svc.queue_view()
     if view is None:
         m = svc.model
@@ -64,6 +65,8 @@ def queue(
             if column not in t.column_names:
                 return page([], limit, offset, stage=present_note("routing_queue"))
             t = t.filter(_text_equal(t, column, value))
+    if unassigned and "assignee" in t.column_names:
+        t = t.filter(pc.is_null(t.column("assignee")))
     rows = view.rows(t.slice(offset, limit + 1))
     stage = present_note("routing_queue")
     if view.ordered.num_rows == 0:

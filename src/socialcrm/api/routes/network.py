@@ -28,16 +28,16 @@ def list_ties(
     """An entity's ego network (strongest first, with components and layer), or all ties."""
     if entity:
         return q.ego_ties(
-            svc, entity, min_strength=min_strength, layer=layer, limit=limit, offset=offset
+            svc, caller, entity, min_strength=min_strength, layer=layer, limit=limit, offset=offset
         )
-    return q.all_ties(svc, min_strength=min_strength, limit=limit, offset=offset)
+    return q.all_ties(svc, caller, min_strength=min_strength, limit=limit, offset=offset)
 
 
 @router.get("/ties/pair", openapi_extra=perm("ties:read"))
 def tie_pair(a: Name, b: Name, svc: Svc, caller: Annotated[Caller, need("ties:read")]) -> dict:
     """One tie explained both ways (a→b and b→a differ), with components and rank in each
     ego's network."""
-    return q.pair(svc, a, b)
+    return q.pair(svc, caller, a, b)
 
 
 @router.get("/ties/layers", openapi_extra=perm("ties:read"))

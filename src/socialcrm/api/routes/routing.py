@@ -29,6 +29,7 @@ async def list_queue(
     status: Text = None,
     assignee: Text = None,
     include_resolved: bool = False,
+    unassigned: bool = False,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict:
@@ -41,6 +42,7 @@ async def list_queue(
         limit=limit,
         offset=offset,
         include_resolved=include_resolved,
+        unassigned=unassigned,
     )
 
 

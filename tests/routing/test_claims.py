@@ -1,0 +1,174 @@
+"""Claiming on real threads: exactly one winner (threads and processes), caps, staff only."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from socialcrm.routing import api
+from socialcrm.routing import refresh as rq
+from socialcrm.workspace import Workspace
+
+AGENTS = ("staff:ann", "staff:bob", "staff:cy")
+
+
+def with_agents(ws: Workspace) -> Workspace:
+    """Three care agents (employees serving every brand), declared as an admin would."""
+    mapping = ws.path.parent / "agents.csv"
+    mapping.write_text(
+        "handle,entity\n" + "".join(f"twitter:Care{a[6:].title()},{a}\n" for a in AGENTS)
+    )
+    ws.declare_identities(mapping)
+    for agent in AGENTS:
+        ws.set_role(agent, "employee")
+    return ws
+
+
+def latest(ws: Workspace) -> datetime:
+    return ws.con.execute("SELECT max(ts) FROM interactions").fetchall()[0][0]
+
+
+def queued_unassigned(ws: Workspace, now: datetime, n: int) -> list[str]:
+    """Put the open conversations in the queue without the router assigning them."""
+    rq.refresh(ws.con, api.policy(ws), now, None)
+    rows = ws.con.execute(
+        "SELECT conversation_id FROM routing_queue WHERE assignee IS NULL"
+        " AND status <> 'resolved' ORDER BY priority DESC LIMIT ?",
+        [n],
+    ).fetchall()
+    assert len(rows) == n, "the twcs slice has enough open conversations"
+    return [r[0] for r in rows]
+
+
+def test_two_threads_claiming_at_once_exactly_one_wins(twcs_db: Path, copy_db) -> None:
+    with with_agents(Workspace(copy_db(twcs_db))) as ws:
+        now = latest(ws)
+        convs = queued_unassigned(ws, now, 12)
+        for conv in convs:
+            barrier = threading.Barrier(2)
+            results: dict[str, object] = {}
+
+            def go(
+                agent: str,
+                conv: str = conv,
+                barrier: threading.Barrier = barrier,
+                results: dict[str, object] = results,
+            ) -> None:
+                barrier.wait()
+                try:
+                    results[agent] = api.claim(ws, conv, agent, now)
+                except api.ClaimConflict as exc:
+                    results[agent] = exc
+
+            threads = [threading.Thread(target=go, args=(a,)) for a in AGENTS[:2]]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            winners = [a for a, r in results.items() if isinstance(r, dict)]
+            assert len(winners) == 1, results
+            loser = next(r for r in results.values() if not isinstance(r, dict))
+            assert isinstance(loser, api.ClaimConflict)
+            holder = ws.con.execute(
+                "SELECT assignee FROM routing_queue WHERE conversation_id = ?", [conv]
+            ).fetchall()[0][0]
+            assert holder == winners[0]
+        loads = dict(
+            ws.con.execute("SELECT agent, open_assignments FROM routing_agents").fetchall()
+        )
+        assert sum(loads.get(a, 0) for a in AGENTS[:2]) == len(convs)
+        claimed = ws.con.execute(
+            "SELECT count(*) FROM routing_events WHERE kind = 'claimed'"
+        ).fetchall()[0][0]
+        assert claimed == len(convs)
+
+
+def test_two_processes_claiming_at_once_exactly_one_wins(twcs_db: Path, copy_db) -> None:
+    path = copy_db(twcs_db)
+    with with_agents(Workspace(path)) as ws:
+        now = latest(ws)
+        (conv,) = queued_unassigned(ws, now, 1)
+    cli = [
+        sys.executable,
+        "-c",
+        "import sys; from socialcrm.cli import app; sys.argv[0] = 'socialcrm'; app()",
+        *("claim", conv, "--db", str(path), "--at", now.isoformat()),
+    ]
+    procs = [
+        subprocess.Popen(
+            [*cli, "--agent", agent], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for agent in AGENTS[:2]
+    ]
+    outs = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    codes = sorted(code for code, _, _ in outs)
+    assert codes == [0, 1], outs
+    loser_err = next(err for code, _, err in outs if code == 1)
+    assert "already assigned to" in loser_err
+    with Workspace(path) as ws:
+        (holder,) = ws.con.execute(
+            "SELECT assignee FROM routing_queue WHERE conversation_id = ?", [conv]
+        ).fetchall()[0]
+        winner = AGENTS[[code for code, _, _ in outs].index(0)]
+        assert holder == winner
+
+
+def test_per_agent_cap_holds_even_under_concurrent_claims(
+    twcs_db: Path, copy_db, tmp_path: Path
+) -> None:
+    path = copy_db(twcs_db)
+    (tmp_path / "socialcrm.toml").write_text("[routing.assignment]\nper_agent_cap = 2\n")
+    with with_agents(Workspace(path)) as ws:
+        assert api.policy(ws).per_agent_cap == 2
+        now = latest(ws)
+        convs = queued_unassigned(ws, now, 5)
+        barrier = threading.Barrier(4)
+        won: list[str] = []
+
+        def go(conv: str) -> None:
+            barrier.wait()
+            try:
+                api.claim(ws, conv, AGENTS[0], now)
+                won.append(conv)
+            except api.ClaimConflict:
+                pass
+
+        threads = [threading.Thread(target=go, args=(c,)) for c in convs[:4]]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(won) <= 2
+        # sequentially: the agent fills up to the cap, then is refused with the reason
+        for conv in convs:
+            try:
+                api.claim(ws, conv, AGENTS[0], now)
+            except api.ClaimConflict as exc:
+                last = str(exc)
+        assert "per-agent cap" in last
+        (load,) = ws.con.execute(
+            "SELECT open_assignments FROM routing_agents WHERE agent = ?", [AGENTS[0]]
+        ).fetchall()[0]
+        held = ws.con.execute(
+            "SELECT count(*) FROM routing_queue WHERE assignee = ?", [AGENTS[0]]
+        ).fetchall()[0][0]
+        assert load == held == 2
+        # resolving frees a slot
+        api.resolve(ws, won[0] if won else convs[0], AGENTS[0], "done", now)
+        api.claim(ws, convs[-1], AGENTS[0], now)
+
+
+def test_claims_need_staff(twcs_db: Path, copy_db) -> None:
+    with Workspace(copy_db(twcs_db)) as ws:
+        now = latest(ws)
+        (conv,) = queued_unassigned(ws, now, 1)
+        customer = ws.con.execute(
+            "SELECT entity_id FROM entities WHERE role = 'customer' LIMIT 1"
+        ).fetchall()[0][0]
+        with pytest.raises(PermissionError, match="only employee, brand"):
+            api.claim(ws, conv, customer, now)
