@@ -193,8 +193,21 @@ def analyze(db: DbOption = Path(DEFAULT_DB)) -> None:
     Example: `socialcrm analyze`
     """
     with _open(db) as ws:
-        for table, n in ws.analyze().items():
-            console.print(f"{table}: {n:,} rows")
+        run_analysis(ws, console)
+
+
+def run_analysis(ws: Workspace, out: Console, prefix: str = "") -> None:
+    """``ws.analyze()`` with each table's row count, and a stage's skip notes (Python
+    warnings such as "churn risk skipped: ...") printed as notes, not tracebacks."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as notes:
+        warnings.simplefilter("always")
+        counts = ws.analyze()
+    for table, n in counts.items():
+        out.print(f"{prefix}{table}: {n:,} rows")
+    for note in notes:
+        out.print(f"[yellow]note:[/] {escape(str(note.message))}")
 
 
 @identities_app.command("show")

@@ -26,6 +26,7 @@ class Settings:
     tie_half_life_days: float = 30.0  # older contact counts half as much every half-life
     reach_strength_threshold: float = 0.2  # ties at least this strong count for reach
     private_roles: tuple[str, ...] = ("admin", "agent")  # API roles allowed private interactions
+    clock: str = "now"  # routing's "now": "now" (UTC), "latest" (newest interaction) or ISO time
     extra: dict[str, Any] = field(default_factory=dict)  # sections other stages read
 
     @classmethod

@@ -6,6 +6,7 @@ and nothing deeper, so all four interfaces behave the same.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +187,10 @@ class Workspace:
             import warnings
 
             warnings.warn(f"influence stage skipped: {exc}", stacklevel=2)
-        # relationships (ties), then influence, then routing, then prediction:
+        self.refresh_routing()  # routing: the queue as of the ``clock`` setting
+        counts["routing_queue"] = self.con.execute("SELECT count(*) FROM routing_queue").fetchall()[
+            0
+        ][0]
         counts.update(self.analyze_predictions())  # prediction: skips missing parts with a note
         return counts
 
@@ -270,6 +274,25 @@ class Workspace:
 
         return api.tiers(self.con)
 
+    # -- routing (socialcrm.routing.api) ------------------------------------------------
+    def refresh_routing(self, now: datetime | None = None) -> dict[str, int]:
+        """Bring the routing queue up to ``now`` (default: the ``clock`` setting)."""
+        from socialcrm.routing import api
+
+        return api.refresh(self, now)
+
+    def queue(self, limit: int | None = 50, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Open conversations, highest priority first, each with its reasons and SLA status."""
+        from socialcrm.routing import api
+
+        return api.queue(self, now, limit=limit)
+
+    def route(self, conv_id: str, now: datetime | None = None) -> dict[str, Any]:
+        """One conversation's priority, route and ranked responder candidates with scores."""
+        from socialcrm.routing import api
+
+        return api.route(self, conv_id, now)
+
     # -- prediction and action (socialcrm.prediction.api) --------------------------------
     def analyze_predictions(self) -> dict[str, int]:
         """Store ``predictions`` (churn), ``tie_alerts`` and ``next_actions``; notes for gaps."""
@@ -278,7 +301,11 @@ class Workspace:
         return api.analyze_predictions(self)
 
     def predict_loyalty(
-        self, outcome_col: str, data: str | Path | Any, confounders: list[str] | tuple[str, ...] = (), **kw: Any
+        self,
+        outcome_col: str,
+        data: str | Path | Any,
+        confounders: list[str] | tuple[str, ...] = (),
+        **kw: Any,
     ) -> Any:
         """PLS of a per-entity outcome on relationship features against confounders."""
         from socialcrm.prediction import api

@@ -117,3 +117,23 @@ def test_cli_queue_route_replay(twcs_db: Path, copy_db) -> None:
     assert n == summary["conversations"]
     bad = runner.invoke(app, ["replay", "nosuchsource", "--db", str(path)])
     assert bad.exit_code == 2 and "no source" in bad.output
+
+
+def test_analyze_builds_the_queue_on_the_workspace_clock(twcs_db: Path, copy_db) -> None:
+    """``clock = "latest"`` works a finished history as if live at its newest message:
+    the queue built by ``analyze()`` then has SLAs still running, where the wall clock
+    (years after the sample) would call every one of them missed."""
+    from socialcrm.settings import Settings
+
+    path = copy_db(twcs_db)
+    with Workspace(path, settings=Settings(db_path=path, clock="latest")) as ws:
+        counts = ws.analyze()
+        latest = ws.con.execute("SELECT max(ts) FROM interactions").fetchall()[0][0]
+        assert api.clock(ws) == latest
+        assert counts["routing_queue"] == len(ws.queue(limit=None)) > 0
+        as_of_end = [r["resolution_sla"] for r in ws.queue(limit=None)]
+        years_later = [
+            r["resolution_sla"] for r in ws.queue(now=latest + timedelta(days=3650), limit=None)
+        ]
+    assert set(as_of_end) - {"missed"}, as_of_end
+    assert set(years_later) == {"missed"}, years_later

@@ -51,6 +51,24 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def clock(ws: Workspace) -> datetime:
+    """The routing "now": the ``clock`` setting — ``now`` (UTC, the default), ``latest``
+    (the newest stored interaction, so a historical workspace is worked as if live at its
+    end) or an ISO time."""
+    setting = ws.settings.clock
+    if setting == "now":
+        return utcnow()
+    if setting == "latest":
+        cur = ws.con.cursor()  # callable from any server thread
+        try:
+            latest = cur.execute("SELECT max(ts) FROM interactions").fetchall()[0][0]
+        finally:
+            cur.close()
+        return latest or utcnow()
+    ts = datetime.fromisoformat(setting)
+    return ts if ts.tzinfo is None else ts.astimezone(UTC).replace(tzinfo=None)
+
+
 def policy(ws: Workspace) -> Policy:
     """The workspace's routing policy (defaults merged with ``[routing]``)."""
     return policy_for(ws.settings)
@@ -75,7 +93,7 @@ def _version(ws: Workspace) -> tuple:
 
 def context(ws: Workspace, now: datetime | None = None) -> RoutingContext:
     """The serving index of the workspace, rebuilt when its data changed (cached)."""
-    now = now or utcnow()
+    now = now or clock(ws)
     version = _version(ws)
     latest = version[0][1]
     # An index built at ``now`` serves any later moment until the data changes; a moment
@@ -97,7 +115,7 @@ def context(ws: Workspace, now: datetime | None = None) -> RoutingContext:
 
 def refresh(ws: Workspace, now: datetime | None = None) -> dict[str, int]:
     """Bring the routing queue up to ``now``; returns what changed (counts)."""
-    now = now or utcnow()
+    now = now or clock(ws)
     ctx = context(ws, now)
     cur = ws.con.cursor()
     try:
@@ -118,7 +136,7 @@ def queue(
     refresh_first: bool = True,
 ) -> list[dict[str, Any]]:
     """Open conversations, highest priority first, with reasons and SLA statuses."""
-    now = now or utcnow()
+    now = now or clock(ws)
     if refresh_first:
         refresh(ws, now)
     cur = ws.con.cursor()
@@ -195,7 +213,7 @@ def route(
     ws: Workspace, conv_id: str, now: datetime | None = None, *, top: int = 10
 ) -> dict[str, Any]:
     """Priority with reasons, route (community window or staff) and ranked candidates."""
-    now = now or utcnow()
+    now = now or clock(ws)
     ctx = context(ws, now)
     d = _conversation(ws, conv_id, now).iloc[0].to_dict()
     cur = ws.con.cursor()
@@ -282,7 +300,7 @@ def claim(ws: Workspace, conv_id: str, agent: str, now: datetime | None = None) 
     Raises :class:`ClaimConflict` (naming the holder) when it is taken or the agent is
     at the per-agent cap.
     """
-    now = now or utcnow()
+    now = now or clock(ws)
     entity = _staff(ws, agent)
     _queued(ws, conv_id, now)
     cur = ws.con.cursor()
@@ -309,7 +327,7 @@ def reply(
     ws: Workspace, conv_id: str, agent: str, text: str, now: datetime | None = None
 ) -> dict[str, Any]:
     """Answer a conversation as ``agent`` (claiming it first if nobody holds it)."""
-    now = now or utcnow()
+    now = now or clock(ws)
     if not text or not text.strip():
         raise ValueError("a reply needs some text")
     entity = _staff(ws, agent)
@@ -333,7 +351,7 @@ def resolve(
     ws: Workspace, conv_id: str, agent: str, note: str = "", now: datetime | None = None
 ) -> dict[str, Any]:
     """Close a conversation as resolved by ``agent`` (frees the agent's slot)."""
-    now = now or utcnow()
+    now = now or clock(ws)
     entity = _staff(ws, agent)
     row = _queued(ws, conv_id, now)
     if row["status"] == "resolved":

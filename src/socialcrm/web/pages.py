@@ -29,6 +29,7 @@ from socialcrm.api.queries import overview as ov_q
 from socialcrm.api.queries import routing as rt_q
 from socialcrm.api.queries.profile import profile as profile_q
 from socialcrm.api.service import Service
+from socialcrm.routing.api import clock as routing_clock
 from socialcrm.web import svg
 from socialcrm.web.network import layout_positions, network_svg
 
@@ -444,6 +445,9 @@ def inbox(
         error=error,
         view=view,
         views=INBOX_VIEWS,
+        now=routing_clock(_svc(request).ws).isoformat(
+            timespec="seconds"
+        ),  # SLA timers count from the workspace's clock
     )
 
 

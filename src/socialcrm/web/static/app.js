@@ -12,11 +12,17 @@ function formatLeft(ms) {
   return late ? "late by " + text : text + " left";
 }
 
+// The server's routing clock at render (a historical workspace runs "as of" its newest
+// interaction), advanced by the time this page has been open.
+const clockTable = document.querySelector("[data-now]");
+const clockStart = clockTable ? Date.parse(clockTable.dataset.now) : NaN;
+const clockOffset = Number.isNaN(clockStart) ? 0 : clockStart - Date.now();
+
 function tickSla() {
   document.querySelectorAll(".sla[data-due]").forEach((el) => {
     const due = Date.parse(el.dataset.due);
     if (Number.isNaN(due)) return;
-    const left = due - Date.now();
+    const left = due - (Date.now() + clockOffset);
     el.textContent = formatLeft(left);
     el.classList.toggle("late", left < 0);
     el.classList.toggle("soon", left >= 0 && left < 15 * 60 * 1000);
