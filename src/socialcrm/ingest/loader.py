@@ -138,22 +138,26 @@ def commit_staged(
             " VALUES (?, ?, ?, now(), ?)",
             [import_id, fmt, path, rows_read],
         )
-        # One narrow pass: the reason each row is rejected (NULL if valid) and a 64-bit
-        # hash of its id; what a rejected row needs for the quarantine is kept only for it.
+        # Each row's reject reason (NULL if valid), computed where it is read: the common
+        # import (nothing rejected, no repeated id) reads the file once for the counts and
+        # once for the INSERT, and never materialises a per-row table.
+        checked = (
+            f"SELECT {row_key} AS _row, {REASON_SQL} AS _reason, {file_sql} AS _file, _line,"
+            " interaction_id FROM staged"
+        )
+        n_valid, n_bad, n_hashes = con.execute(
+            "SELECT count(*) FILTER (_reason IS NULL), count(*) FILTER (_reason IS NOT NULL),"
+            f" count(DISTINCT hash(interaction_id)) FILTER (_reason IS NULL) FROM ({checked})"
+        ).fetchall()[0]
+        # What a rejected row needs for the quarantine, kept only for rejected rows.
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _checked AS
-            SELECT _row, _h, _reason,
-                   CASE WHEN _reason IS NOT NULL THEN _file END AS _file,
-                   CASE WHEN _reason IS NOT NULL THEN _line END AS _line,
-                   CASE WHEN _reason IS NOT NULL
-                        THEN left(CAST(interaction_id AS VARCHAR), 200) END AS _raw
-            FROM (SELECT {row_key} AS _row, hash(interaction_id) AS _h, {REASON_SQL} AS _reason,
-                         {file_sql} AS _file, _line, interaction_id FROM staged)"""
+            f"""CREATE OR REPLACE TEMP TABLE _bad AS
+            SELECT _row, _file AS file, _line AS line, _reason AS reason,
+                   left(CAST(interaction_id AS VARCHAR), 200) AS raw
+            FROM ({checked}) WHERE _reason IS NOT NULL {"" if n_bad else "AND false"}"""
         )
         con.execute(
-            """CREATE OR REPLACE TEMP TABLE _rejects AS
-               SELECT _file AS file, _line AS line, _reason AS reason, _raw AS raw
-               FROM _checked WHERE _reason IS NOT NULL"""
+            "CREATE OR REPLACE TEMP TABLE _rejects AS SELECT file, line, reason, raw FROM _bad"
         )
         if adapter_rejects:
             con.executemany(
@@ -168,10 +172,6 @@ def commit_staged(
                    AND q.raw IS NOT DISTINCT FROM r.raw)""",
             [import_id],
         )
-        n_valid, n_bad, n_hashes = con.execute(
-            "SELECT count(*) FILTER (_reason IS NULL), count(*) FILTER (_reason IS NOT NULL),"
-            " count(DISTINCT _h) FILTER (_reason IS NULL) FROM _checked"
-        ).fetchall()[0]
         n_rejected = int(n_bad) + len(adapter_rejects)
         # Valid rows not to insert: ids already stored, and every repeat of an id within
         # the file after its first occurrence. As many distinct hashes as valid rows
@@ -182,12 +182,12 @@ def commit_staged(
             con.execute(
                 f"""INSERT INTO _skip
                 SELECT r FROM (
-                    SELECT s.{row_key} AS r, row_number() OVER (
-                        PARTITION BY s.interaction_id ORDER BY s.{row_key}) AS k
-                    FROM staged s JOIN _checked c ON c._row = s.{row_key}
-                    WHERE c._reason IS NULL AND c._h IN (
-                        SELECT _h FROM _checked WHERE _reason IS NULL
-                        GROUP BY _h HAVING count(*) > 1))
+                    SELECT _row AS r, row_number() OVER (
+                        PARTITION BY interaction_id ORDER BY _row) AS k
+                    FROM ({checked})
+                    WHERE _reason IS NULL AND hash(interaction_id) IN (
+                        SELECT hash(interaction_id) FROM ({checked}) WHERE _reason IS NULL
+                        GROUP BY 1 HAVING count(*) > 1))
                 WHERE k > 1"""
             )
         store_empty = not con.execute("SELECT count(*) FROM interactions").fetchall()[0][0]
@@ -196,7 +196,7 @@ def commit_staged(
                 f"""INSERT INTO _skip
                 SELECT s.{row_key} FROM staged s SEMI JOIN interactions i
                     ON i.interaction_id = s.interaction_id
-                WHERE s.{row_key} NOT IN (SELECT _row FROM _checked WHERE _reason IS NOT NULL)"""
+                WHERE s.{row_key} NOT IN (SELECT _row FROM _bad)"""
             )
         n_skip = con.execute("SELECT count(*) FROM _skip").fetchall()[0][0]
         cols = ", ".join(INTERACTION_COLUMNS)
@@ -204,7 +204,7 @@ def commit_staged(
         where = ""
         if n_bad or n_skip:
             where = f"""WHERE {row_key} NOT IN (
-                SELECT _row FROM _checked WHERE _reason IS NOT NULL UNION ALL SELECT r FROM _skip)"""
+                SELECT _row FROM _bad UNION ALL SELECT r FROM _skip)"""
         inserted = con.execute(
             f"INSERT INTO interactions ({cols}, import_id) SELECT {cols}, ? FROM staged {where}",
             [import_id],
@@ -224,7 +224,7 @@ def commit_staged(
         con.execute("ROLLBACK")
         raise
     finally:
-        for name in ("_checked", "_skip", "_rejects"):
+        for name in ("_bad", "_skip", "_rejects"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
         drop_staged(con)
     return ImportReport(
