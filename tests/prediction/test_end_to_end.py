@@ -69,12 +69,6 @@ def test_stage_history_reaches_alerts_and_actions(ws):
     assert any("churn risk not available" in n for n in acts.attrs["notes"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="relationship stage: tie_history strength of a tie silent for 3 months stays"
-    " ~0.76 (recency_days 98) because tenure and volume outweigh recency in the strength"
-    " model; alerts read strength, so no alert fires. Flips to pass when the stage decays.",
-)
 def test_a_tie_that_went_silent_raises_an_alert(ws):
     a = ws.alerts()
     assert a["period_after"].eq("2024-06").all() and a["period_before"].eq("2024-03").all()

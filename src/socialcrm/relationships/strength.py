@@ -56,6 +56,10 @@ DEFAULT_PRIORS: dict[str, dict[str, Any]] = {
     "balance": {"weight": -0.5, "transform": "abs", "center": 0.0},
     "channels": {"weight": 0.5, "transform": "slog1p", "center": 1.0},
     "private_share": {"weight": 0.5, "transform": "identity", "center": 0.0},
+    # Dormancy (seed 000: a tie not fed decays): past two weeks of silence the odds halve
+    # every 30 days. Kept even when training data vary recency, as long as they never go
+    # past the grace period (a week-long contact study cannot teach what months do).
+    "recency_days": {"weight": -math.log(2.0) / 30.0, "transform": "hinge", "center": 14.0},
 }
 
 
@@ -70,6 +74,8 @@ def _transform(x: np.ndarray, how: str) -> np.ndarray:
         return np.sign(x) * np.log1p(np.abs(x))
     if how == "abs":
         return np.abs(x)
+    if how == "hinge":  # acts only beyond the centre: e.g. silence past a grace period
+        return np.maximum(x, 0.0)
     raise ValueError(f"unknown prior transform {how!r}")
 
 
@@ -211,11 +217,17 @@ class TieStrengthModel(ClassifierMixin, BaseEstimator):
         varying_names = {names[j] for j in varying}
         self.prior_terms_ = {}
         for f, spec in priors.items():
-            if f in names and f not in varying_names:
-                term = dict(spec)
-                level = float(M[0, names.index(f)]) if len(M) else MISSING
-                if level != MISSING:  # centre on the level the training data sat at
-                    term["center"] = level
+            if f not in names:
+                continue
+            col = M[:, names.index(f)]
+            seen = col[col != MISSING]
+            term = dict(spec)
+            if spec["transform"] == "hinge":  # unseen if no training row reaches the hinge
+                if not len(seen) or float(seen.max()) <= spec.get("center", 0.0):
+                    self.prior_terms_[f] = term
+            elif f not in varying_names:
+                if len(seen):  # centre on the level the training data sat at
+                    term["center"] = float(seen[0])
                 self.prior_terms_[f] = term
         scores = self._component_scores(M)
         self.component_offsets_ = {c: float(s.mean()) for c, s in scores.items()}
