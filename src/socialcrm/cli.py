@@ -202,7 +202,8 @@ def run_analysis(ws: Workspace, out: Console, prefix: str = "") -> None:
     import warnings
 
     with warnings.catch_warnings(record=True) as notes:
-        warnings.simplefilter("always")
+        warnings.simplefilter("ignore")  # library deprecations are for developers, not here
+        warnings.simplefilter("always", UserWarning)  # what the stages say about the data
         counts = ws.analyze()
     for table, n in counts.items():
         out.print(f"{prefix}{table}: {n:,} rows")
