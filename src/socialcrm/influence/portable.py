@@ -51,8 +51,8 @@ def materialize(engine: Any, expr: ir.Table, prefix: str = "_infl") -> ir.Table:
     elif backend.name == "pyspark":
         df = backend._session.sql(sql).localCheckpoint(eager=True)
         df.createOrReplaceTempView(name)
-    else:  # pragma: no cover - other Ibis backends are not engines of this project
-        raise NotImplementedError(f"no materialisation for Ibis backend {backend.name!r}")
+    else:  # the project's engines are DuckDB and Spark (socialcrm.store.engine)
+        raise TypeError(f"influence runs on the DuckDB or Spark engine, not {backend.name!r}")
     return backend.table(name)
 
 
