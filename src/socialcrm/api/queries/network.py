@@ -20,26 +20,11 @@ from socialcrm.api.queries.entities import resolve_entity
 from socialcrm.api.readmodel import ReadModel
 from socialcrm.api.service import Service
 from socialcrm.api.stages import missing_note, present_note
+from socialcrm.relationships.stage import TIES_FIRST
 
-DUNBAR_LAYERS: tuple[int, ...] = (5, 15, 50, 150)  # Dunbar (1998); beyond = "150+"
 LAYER_COLUMNS = ("layer", "dunbar_layer")
-# What a tie says without its evidence: the relationships stage's contract columns.
-TIE_CONTRACT = (
-    "source_entity",
-    "target_entity",
-    "strength",
-    "time",
-    "intensity",
-    "reciprocity",
-    "trust",
-    "percentile_in_source",
-    "percentile_in_target",
-    "rank_in_source",
-    "rank_in_target",
-    "layer",
-    "layer_index",
-    "source_ties",
-)
+# What a tie says without its evidence: the relationships stage's leading columns.
+TIE_CONTRACT = TIES_FIRST
 
 
 def visible_tie(row: dict[str, Any], caller: Caller) -> dict[str, Any]:
