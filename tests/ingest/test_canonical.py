@@ -352,6 +352,38 @@ def test_bad_parquet_rows_are_numbered_by_row(ws: Workspace, tmp_path: Path) -> 
     assert report.rows_rejected == 3
 
 
+def test_timestamps_outside_years_1_to_9999_are_rejected(ws: Workspace, tmp_path: Path) -> None:
+    # Unix seconds of year 33658, of 29720 BC and beyond BIGINT microseconds: each row is
+    # rejected with its reason (never an overflow error that aborts the whole file).
+    path = tmp_path / "calls.csv"
+    path.write_text(
+        "interaction_id,ts,channel,actor\n"
+        "c1,1714564800,phone,phone:+45\n"
+        "c2,1e12,phone,phone:+45\n"
+        "c3,-1e12,phone,phone:+45\n"
+        "c4,9e30,phone,phone:+45\n"
+        "c5,253402300799,phone,phone:+45\n"
+    )
+    numbers = pa.table(
+        {
+            "interaction_id": ["n1", "n2"],
+            "ts": [1714564800.0, 1e13],
+            "channel": ["chat", "chat"],
+            "actor": ["chat:a", "chat:a"],
+        }
+    )
+    pq.write_table(numbers, tmp_path / "chats.parquet")
+
+    reports = ws.ingest("canonical", [path, tmp_path / "chats.parquet"])
+
+    assert set(stored(ws)) == {"calls:c1", "calls:c5", "chats:n1"}
+    assert stored(ws)["calls:c5"]["ts"] == datetime(9999, 12, 31, 23, 59, 59)
+    reasons = quarantined(ws)
+    assert [line for line, _ in reasons] == [2, 3, 4, 5]  # csv lines 3-5, parquet row 2
+    assert all("of the years 1 to 9999" in reason for _, reason in reasons)
+    assert [r.rows_rejected for r in reports] == [3, 1]
+
+
 def test_missing_required_column_is_a_clear_error(ws: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "crm-export.csv"
     path.write_text("id,ts,channel,actor\n1,2024-01-01T00:00:00Z,phone,phone:+45\n")

@@ -13,6 +13,7 @@ Every adapter's rows pass through here, so every format gets the same guarantees
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,6 +120,7 @@ def commit_staged(
     entity_hints: pa.Table | None = None,
     row_key: str = "rowid",
     file: str | None = None,
+    number_rejected: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> ImportReport:
     """Commit the relation ``staged`` (canonical columns plus ``_line``, ``_file``,
     ``_ts_error``, ``_value_error``) as one import, atomically.
@@ -127,6 +129,8 @@ def commit_staged(
     so the rows are never copied before the INSERT. ``row_key`` names a column unique
     per staged row that grows in input order (``rowid`` of a temp table). With ``file``
     given, staged needs no ``_file`` column (a constant costs memory on every row).
+    ``number_rejected`` fills in ``_line`` of the rows about to be rejected, for a stage
+    whose line numbers cost a pass to compute (CSV); it runs only if there are any.
     """
     file_sql = "_file" if file is None else "'" + file.replace("'", "''") + "'"
     start = time.perf_counter()
@@ -149,6 +153,8 @@ def commit_staged(
             "SELECT count(*) FILTER (_reason IS NULL), count(*) FILTER (_reason IS NOT NULL),"
             f" count(DISTINCT hash(interaction_id)) FILTER (_reason IS NULL) FROM ({checked})"
         ).fetchall()[0]
+        if n_bad and number_rejected is not None:
+            number_rejected(con)
         # What a rejected row needs for the quarantine, kept only for rejected rows.
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _bad AS
