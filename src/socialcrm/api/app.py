@@ -10,21 +10,17 @@ make their own, with no module-level state.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 from contextlib import asynccontextmanager
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from socialcrm import __version__
-from socialcrm.api.common import ApiError
+from socialcrm.api.common import ApiError, ApiJSONResponse
 from socialcrm.api.routes import ROUTERS
 from socialcrm.api.service import Service
 from socialcrm.settings import Settings
@@ -44,43 +40,6 @@ Lists take `limit` (at most 500) and `offset` and answer
 `{items, limit, offset, has_more, next_offset}`; a list whose stage has not run yet is
 empty and carries a `stage` note with the command that fills it. Errors are
 `{"error": {"status", "code", "message"}}`."""
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    if hasattr(value, "as_py"):  # Arrow scalars
-        return value.as_py()
-    if hasattr(value, "item") and hasattr(value, "dtype"):  # NumPy scalars
-        return value.item()
-    if hasattr(value, "tolist"):  # NumPy arrays
-        return value.tolist()
-    return str(value)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
-class ApiJSONResponse(JSONResponse):
-    """JSON that is always valid: NaN and infinities become null, dates ISO strings."""
-
-    def render(self, content: Any) -> bytes:
-        try:
-            text = json.dumps(content, default=_default, allow_nan=False, ensure_ascii=False)
-        except ValueError:
-            text = json.dumps(_finite(content), default=_default, ensure_ascii=False)
-        return text.encode("utf-8")
 
 
 def _validation_message(exc: RequestValidationError) -> str:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+import math
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from fastapi.responses import JSONResponse
 
 
 class ApiError(Exception):
@@ -96,3 +99,40 @@ def arrow_between(table: pa.Table, column: str, since: str | None, until: str | 
     if until is not None:
         table = table.filter(pc.fill_null(pc.less(table.column(column), until), False))
     return table
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if hasattr(value, "as_py"):  # Arrow scalars
+        return value.as_py()
+    if hasattr(value, "item") and hasattr(value, "dtype"):  # NumPy scalars
+        return value.item()
+    if hasattr(value, "tolist"):  # NumPy arrays
+        return value.tolist()
+    return str(value)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+class ApiJSONResponse(JSONResponse):
+    """JSON that is always valid: NaN and infinities become null, dates ISO strings."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            text = json.dumps(content, default=_default, allow_nan=False, ensure_ascii=False)
+        except ValueError:
+            text = json.dumps(_finite(content), default=_default, ensure_ascii=False)
+        return text.encode("utf-8")

@@ -20,7 +20,8 @@ Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="rows to skip"
 Text = Annotated[str | None, Query(max_length=1000)]
 
 
-def service(request: Request) -> Service:
+async def service(request: Request) -> Service:
+    # async: a sync dependency costs every request a hop through the thread pool.
     return request.app.state.service
 
 
@@ -59,7 +60,7 @@ def need(action: str) -> Any:
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Caller:
-        svc = service(request)
+        svc: Service = request.app.state.service
         return check(authenticate(svc, credentials.credentials if credentials else None), action)
 
     return Depends(dependency)

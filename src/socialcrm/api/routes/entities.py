@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from socialcrm.api.auth import Caller
-from socialcrm.api.common import iso, naive_utc
+from socialcrm.api.common import ApiJSONResponse, iso, naive_utc
 from socialcrm.api.queries import entities as q
 from socialcrm.api.queries.profile import profile
 from socialcrm.api.routes.deps import Limit, Offset, Svc, Text, need, perm
@@ -75,13 +75,13 @@ async def entity_profile(
     svc: Svc,
     caller: Annotated[Caller, need("entities:read")],
     recent: Annotated[int, Query(ge=1, le=200)] = 20,
-) -> dict:
+) -> ApiJSONResponse:
     """The agent's 360° view of a person: identities on every channel, recent interactions
     on all channels, activity, sentiment trajectory, strongest ties, influence and tier,
     open conversations, alerts.
 
     Served from the in-memory read model on the event loop (no database round trip)."""
-    return profile(svc, caller, entity_id, recent)
+    return ApiJSONResponse(profile(svc, caller, entity_id, recent))
 
 
 @router.get("/entities/{entity_id:path}/interactions", openapi_extra=perm("entities:read"))

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from socialcrm.api.auth import Caller
+from socialcrm.api.common import ApiJSONResponse
 from socialcrm.api.queries import routing as q
 from socialcrm.api.routes.deps import Limit, Offset, Svc, Text, need, perm
 
@@ -32,17 +33,19 @@ async def list_queue(
     unassigned: bool = False,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> dict:
+) -> ApiJSONResponse:
     """Conversations waiting, by priority, with reasons, SLA and assignee."""
-    return q.queue(
-        svc,
-        caller,
-        status=status,
-        assignee=assignee,
-        limit=limit,
-        offset=offset,
-        include_resolved=include_resolved,
-        unassigned=unassigned,
+    return ApiJSONResponse(
+        q.queue(
+            svc,
+            caller,
+            status=status,
+            assignee=assignee,
+            limit=limit,
+            offset=offset,
+            include_resolved=include_resolved,
+            unassigned=unassigned,
+        )
     )
 
 
