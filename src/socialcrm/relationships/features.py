@@ -121,6 +121,11 @@ def _left_join(left: ir.Table, right: ir.Table, on: Sequence[tuple[str, str]]) -
     return joined.select(*left.columns, *[c for c in right.columns if c not in rkeys])
 
 
+ID_BASE = 2**31  # entity numbers are below this: (x, y) -> x * ID_BASE + y is one int64 key
+DAY_BASE = 2**22  # (entity, day) -> entity * DAY_BASE + day + DAY_OFFSET, days within ±2**21
+DAY_OFFSET = 2**21
+
+
 def _rows(
     edges: ir.Table,
     as_of: datetime | str | pd.Timestamp | None,
@@ -352,16 +357,40 @@ def tie_features(
         rank_in_a=ibis.rank().over(ibis.window(group_by=p.a, order_by=ibis.desc(p.n_pair))) + 1,
     )
 
+    # ---- dense entity numbers for the two walks below ----------------------------------------
+    # Each walk's second join matches on a key built from both earlier relations: with the
+    # condition split in two (``y == k.entity and x_day == k.day``) the optimiser may join
+    # the lookup table to itself on the shared column first (every two entities active on
+    # the same day) and filter later; one key leaves it the bounded order only. Integer
+    # keys hash and compare far faster than strings.
+    ids = p.select(ent=p.a).distinct()
+    ids = ids.mutate(eno=ibis.row_number().over(order_by=ids.ent))
+    p = _left_join(p, ids.rename(ia="ent", ai="eno"), [("a", "ia")])
+    p = _left_join(p, ids.rename(ib="ent", bi="eno"), [("b", "ib")])
+
     # ---- embeddedness over each ego's strongest max_neighbours ties -------------------------
-    nb = p.filter(p.rank_in_a <= max_neighbours).select(na="a", nk="b", ns="share_in_a")
-    nb2 = nb.rename(mb="na", mk="nk", ms="ns")
-    pk = p.select("a", "b")
-    tri = pk.join(nb, pk.a == nb.na).filter(ibis._.nk != ibis._.b)
-    tri = tri.join(nb2, [tri.b == nb2.mb, tri.nk == nb2.mk])
-    emb = tri.group_by(["a", "b"]).aggregate(
+    # Shared neighbours and overlap are symmetric, so each pair is computed once, walking the
+    # neighbour list of whichever side has fewer ties and probing the other side's: the cost
+    # is the sum over pairs of the smaller degree (bounded by max_neighbours), where walking
+    # a's list for every (a, b) costs a hub's degree times max_neighbours.
+    nb = p.filter(p.rank_in_a <= max_neighbours).select(na="ai", nk="bi", ns="share_in_a")
+    nb2 = nb.select(mkey=nb.na * ID_BASE + nb.nk, ms=nb.ns)
+    und_p = p.filter(p.a < p.b)
+    a_first = und_p.a_ties <= und_p.b_ties
+    walk = und_p.select(
+        ulo="a",
+        uhi="b",
+        ux=ibis.ifelse(a_first, und_p.ai, und_p.bi),
+        uy=ibis.ifelse(a_first, und_p.bi, und_p.ai),
+    )
+    tri = walk.join(nb, walk.ux == nb.na)
+    tri = tri.mutate(tkey=tri.uy * ID_BASE + tri.nk)
+    tri = tri.join(nb2, tri.tkey == nb2.mkey)
+    emb = tri.group_by(["ulo", "uhi"]).aggregate(
         shared_neighbours=ibis._.nk.count(), overlap=ibis.least(ibis._.ns, ibis._.ms).sum()
     )
-    p = _left_join(p, emb.rename(ea="a", eb="b"), [("a", "ea"), ("b", "eb")])
+    p = p.mutate(lo=ibis.least(p.a, p.b), hi=ibis.greatest(p.a, p.b))
+    p = _left_join(p, emb, [("lo", "ulo"), ("hi", "uhi")])
     p = p.mutate(
         shared_neighbours=p.shared_neighbours.fill_null(0), overlap=p.overlap.fill_null(0.0)
     )
@@ -387,11 +416,7 @@ def tie_features(
     rv = rj.join(mix, rj.tbin == mix.mbin)
     vol_t = rv.group_by(["lo", "hi"]).aggregate(voluntary_volume=rv.weight.sum())
     vol_t = vol_t.rename(vlo="lo", vhi="hi")
-    p = _left_join(
-        p.mutate(lo=ibis.least(p.a, p.b), hi=ibis.greatest(p.a, p.b)),
-        vol_t,
-        [("lo", "vlo"), ("hi", "vhi")],
-    )
+    p = _left_join(p, vol_t, [("lo", "vlo"), ("hi", "vhi")])
     p = p.mutate(voluntary_volume=p.voluntary_volume.fill_null(0.0))
     vtot = p.group_by("a").aggregate(vsum=p.voluntary_volume.sum()).rename(va="a")
     p = _left_join(p, vtot, [("a", "va")])
@@ -401,15 +426,31 @@ def tie_features(
     )
 
     # ---- co-presence -------------------------------------------------------------------------
-    act_a = act.rename(ca="e", cday="day")
-    act_b = act.rename(cb="e", bday="day")
-    co = (
-        pk.join(act_a, pk.a == act_a.ca)
-        .join(act_b, [ibis._.b == act_b.cb, ibis._.cday == act_b.bday])
-        .group_by(["a", "b"])
-        .aggregate(co_active_days=ibis._.cday.count())
+    # Days both were active (with anyone), symmetric: walk the active days of the side with
+    # fewer of them and probe the other's, once per pair (see embeddedness).
+    act_n = act.join(ids, act.e == ids.ent).select(en="eno", day="day")
+    days = act_n.group_by("en").aggregate(n_days=ibis._.day.count())
+    da = days.rename(xa="en", a_days="n_days")
+    db = days.rename(xb="en", b_days="n_days")
+    cw = und_p.select("a", "b", "ai", "bi")
+    cw = _left_join(_left_join(cw, da, [("ai", "xa")]), db, [("bi", "xb")])
+    a_fewer = cw.a_days <= cw.b_days
+    cw = cw.select(
+        clo="a",
+        chi="b",
+        cx=ibis.ifelse(a_fewer, cw.ai, cw.bi),
+        cy=ibis.ifelse(a_fewer, cw.bi, cw.ai),
     )
-    p = _left_join(p, co.rename(oa="a", ob="b"), [("a", "oa"), ("b", "ob")])
+    act_x = act_n.rename(ax="en", xday="day")
+    act_y = act_n.select(ykey=act_n.en * DAY_BASE + act_n.day + DAY_OFFSET)
+    cx = cw.join(act_x, cw.cx == act_x.ax)
+    cx = cx.mutate(xkey=cx.cy * DAY_BASE + cx.xday + DAY_OFFSET)
+    co = (
+        cx.join(act_y, cx.xkey == act_y.ykey)
+        .group_by(["clo", "chi"])
+        .aggregate(co_active_days=ibis._.xday.count())
+    )
+    p = _left_join(p, co, [("lo", "clo"), ("hi", "chi")])
 
     # ---- final columns -----------------------------------------------------------------------
     n_ab = p.n_ab.fill_null(0)
