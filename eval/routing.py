@@ -464,11 +464,11 @@ Ratios: MRR {r["se_mrr_ratio_held_out"]}×, hit@1 {r["se_hit1_ratio_held_out"]}�
 How the parameters were chosen: the weights and the activity half-life in
 `default_policy.toml` are the best of a grid (half-life 3/5/7/10 days × topic, text,
 similar-conversation, tie and recency weights) scored on the first 40% of answered
-questions only (`--tune`). Before that grid the feature set was explored on the whole
-timeline (decayed activity at several half-lives, tag expertise, TF-IDF and
-language-model text scores, similar questions, ties, time of day, logistic regression
-and gradient boosting over all of them); the best of those reached MRR ≈ 0.52 even
-in-sample, so no choice of weights over these signals gets far past the numbers above.
+questions only (`--tune`). Whether any other weighting of a wider set of honest features
+(answers in the last day/week/month, hours since the last answer and any activity,
+upvotes and accepts so far, time of day, answers to and comments with the asker,
+answering speed, tag expertise with a 14-day half-life) would reach the target is
+measured by `eval/routing_study.py`: [evaluation-routing-study.md](evaluation-routing-study.md).
 Ties to the asker and "active lately" got weight 0: on this site they did not help.
 
 ## Community first
