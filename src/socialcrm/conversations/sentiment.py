@@ -43,7 +43,9 @@ from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer, SentiText
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from socialcrm.conversations import vader_core
 
 MODEL_PATH = Path(__file__).with_name("models") / "sentiment_ridge.json"
 LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
@@ -267,10 +269,10 @@ class Analysis:
 class CareVader(SentimentIntensityAnalyzer):
     """VADER 3.3.2 with :data:`CARE_LEXICON` and :data:`CARE_PHRASES` (or without: ``care=False``).
 
-    :meth:`analyse` follows ``SentimentIntensityAnalyzer.polarity_scores`` step by step
-    (same tokens, same rules, MIT licence) and also returns the raw sums and the
-    tokens, so the learned part costs no second pass. With ``care=False`` its compound
-    equals VADER's before rounding.
+    :meth:`analyse` runs VADER's rules (:mod:`socialcrm.conversations.vader_core`, the
+    same tokens and arithmetic as ``polarity_scores``, MIT licence) and also returns the
+    raw sums and the tokens, so the learned part costs no second pass. With
+    ``care=False`` its compound equals VADER's before rounding.
     """
 
     def __init__(self, care: bool = True) -> None:
@@ -280,36 +282,11 @@ class CareVader(SentimentIntensityAnalyzer):
             self.lexicon.update(CARE_LEXICON)
 
     def analyse(self, text: str) -> Analysis:
-        if not text.isascii():  # emoji -> description, as VADER does (skipped for ASCII)
-            out, prev_space = [], True
-            for ch in text:
-                desc = self.emojis.get(ch)
-                if desc is not None:
-                    if not prev_space:
-                        out.append(" ")
-                    out.append(desc)
-                    prev_space = False
-                else:
-                    out.append(ch)
-                    prev_space = ch == " "
-            text = "".join(out)
-        text = text.strip()
-        sentitext = SentiText(text)
-        words = sentitext.words_and_emoticons
-        sentiments: list[float] = []
-        booster = _BOOSTERS
-        for i, item in enumerate(words):
-            low = item.lower()
-            if low in booster or (
-                low == "kind" and i < len(words) - 1 and words[i + 1].lower() == "of"
-            ):
-                sentiments.append(0)
-                continue
-            sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
-        sentiments = self._but_check(words, sentiments)
-        tokens = [w.lower() for w in words]
-        if "\u2019" in text:
-            tokens = [w.replace("\u2019", "'") for w in tokens]
+        text = vader_core.demojize(text, self.emojis).strip()
+        words = vader_core.tokenize(text)
+        lows = list(map(str.lower, words))
+        sentiments = vader_core.token_valences(words, lows, self.lexicon)
+        tokens = [w.replace("\u2019", "'") for w in lows] if "\u2019" in text else lows
         phrases: list[str] = []
         if self.care and not _TRIGGERS.isdisjoint(tokens):
             present = set(tokens)
@@ -322,39 +299,9 @@ class CareVader(SentimentIntensityAnalyzer):
                         sentiments.append(valence)
         if not sentiments:
             return Analysis(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, tokens, phrases)
-        sum_s = float(sum(sentiments))
-        emph = self._punctuation_emphasis(text)
-        if sum_s > 0:
-            sum_s += emph
-        elif sum_s < 0:
-            sum_s -= emph
-        compound = max(-1.0, min(1.0, sum_s / math.sqrt(sum_s * sum_s + 15)))
-        pos_sum, neg_sum, neu_count = self._sift_sentiment_scores(sentiments)
-        if pos_sum > -neg_sum:
-            pos_sum += emph
-        elif pos_sum < -neg_sum:
-            neg_sum -= emph
-        total = pos_sum - neg_sum + neu_count
-        return Analysis(
-            compound,
-            pos_sum / total,
-            -neg_sum / total,
-            neu_count / total,
-            pos_sum,
-            neg_sum,
-            len(words),
-            tokens,
-            phrases,
-        )
-
-
-def _booster_words() -> frozenset[str]:
-    from vaderSentiment.vaderSentiment import BOOSTER_DICT
-
-    return frozenset(BOOSTER_DICT)
-
-
-_BOOSTERS = _booster_words()
+        emphasis = vader_core.punctuation_emphasis(text)
+        scores = vader_core.summarise(sentiments, emphasis)
+        return Analysis(*scores, len(words), tokens, phrases)
 
 
 def dense_features(a: Analysis, text: str) -> list[float]:
@@ -382,11 +329,12 @@ def dense_features(a: Analysis, text: str) -> list[float]:
 
 
 _FOLDED = ("http", "www.", "@", *"0123456789")
+_FOLD_START = frozenset(p[0] for p in _FOLDED)  # a cheap first test before startswith
 
 
 def ngrams(tokens: Sequence[str]) -> set[str]:
     """Binary word uni- and bigrams the regression reads (URLs, handles, numbers folded)."""
-    toks = [_fold(t) if t.startswith(_FOLDED) else t for t in tokens]
+    toks = [_fold(t) if t[:1] in _FOLD_START and t.startswith(_FOLDED) else t for t in tokens]
     grams = set(toks)
     grams.update(map(" ".join, pairwise(toks)))
     return grams
