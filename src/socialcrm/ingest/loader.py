@@ -149,9 +149,12 @@ def commit_staged(
             f"SELECT {row_key} AS _row, {REASON_SQL} AS _reason, {file_sql} AS _file, _line,"
             " interaction_id FROM staged"
         )
+        # (A CASE inside the DISTINCT, not a FILTER on it: DuckDB then plans one hash table
+        # on the hashes instead of one on (hash, filter) behind a shared scan; 10% less.)
         n_valid, n_bad, n_hashes = con.execute(
             "SELECT count(*) FILTER (_reason IS NULL), count(*) FILTER (_reason IS NOT NULL),"
-            f" count(DISTINCT hash(interaction_id)) FILTER (_reason IS NULL) FROM ({checked})"
+            " count(DISTINCT CASE WHEN _reason IS NULL THEN hash(interaction_id) END)"
+            f" FROM ({checked})"
         ).fetchall()[0]
         if n_bad and number_rejected is not None:
             number_rejected(con)
