@@ -42,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -64,7 +65,8 @@ COPY (
                CAST(floor(exp(hash(t, 'customer') % 1000000 / 1e6 * ln(200000))) AS BIGINT)
                    AS customer,
                hash(t, 'staff') % 250 AS staff,
-               (hash(t, 'channel') % 100) AS roll
+               (hash(t, 'channel') % 100) AS roll,
+               hash(t, 'open') % 10 = 0 AS open  -- a tenth still wait for an answer
         FROM (SELECT DISTINCT t FROM turns)
     )
     SELECT 'x' || i AS interaction_id,
@@ -82,6 +84,7 @@ COPY (
            CASE WHEN p % 2 = 0 THEN 'my order ' || t || ' is late, can you help?'
                 ELSE 'sorry about order ' || t || ', we are looking into it' END AS text
     FROM turns JOIN threads USING (t)
+    WHERE NOT (open AND p > 0)
 ) TO '{path}' (FORMAT parquet)
 """
 
@@ -102,12 +105,16 @@ def build_workspace(rows: int, db: Path) -> dict:
     with Workspace(tmp) as ws:
         (report,) = ws.ingest("canonical", [parquet], source="bench")
         n = ws.engine.materialize("entity_activity", activity_stage(ws.engine))
+        # the queue as of an hour after the last message (naive UTC, as the store keeps it)
+        last = ws.con.execute("SELECT max(ts) FROM interactions").fetchall()[0][0]
+        routing = ws.refresh_routing(last + timedelta(hours=1))
     tmp.rename(db)
     parquet.unlink()
     return {
         "built": True,
         "rows_stored": report.rows_inserted,
         "entity_activity_rows": n,
+        "routing": routing,
         "build_seconds": round(time.perf_counter() - start, 1),
     }
 
@@ -245,7 +252,7 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
 
-    db = args.db or CACHE / f"api-{args.rows}.duckdb"
+    db = args.db or CACHE / f"api-v2-{args.rows}.duckdb"  # v2: with open conversations
     build = build_workspace(args.rows, db) if args.db is None else {"built": False}
     with Workspace(db) as ws:
         token = create_token(ws.con, "bench", "agent")[1]
