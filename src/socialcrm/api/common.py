@@ -7,6 +7,7 @@ import math
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 from fastapi.responses import JSONResponse
@@ -110,9 +111,7 @@ def _default(value: Any) -> Any:
         return list(value)
     if hasattr(value, "as_py"):  # Arrow scalars
         return value.as_py()
-    if hasattr(value, "item") and hasattr(value, "dtype"):  # NumPy scalars
-        return value.item()
-    if hasattr(value, "tolist"):  # NumPy arrays
+    if hasattr(value, "tolist"):  # NumPy arrays and scalars (a scalar's tolist is a number)
         return value.tolist()
     return str(value)
 
@@ -127,12 +126,20 @@ def _finite(value: Any) -> Any:
     return value
 
 
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
 class ApiJSONResponse(JSONResponse):
-    """JSON that is always valid: NaN and infinities become null, dates ISO strings."""
+    """JSON that is always valid: NaN and infinities become null, dates ISO strings.
+
+    orjson writes the same text as ``json.dumps`` with those rules, several times faster
+    (a 50-row queue page is most of a request's cost); ``json`` is the fallback for what
+    orjson refuses (integers beyond 64 bits).
+    """
 
     def render(self, content: Any) -> bytes:
         try:
-            text = json.dumps(content, default=_default, allow_nan=False, ensure_ascii=False)
-        except ValueError:
+            return orjson.dumps(content, default=_default, option=_ORJSON_OPTIONS)
+        except orjson.JSONEncodeError:
             text = json.dumps(_finite(content), default=_default, ensure_ascii=False)
-        return text.encode("utf-8")
+            return text.encode("utf-8")

@@ -29,6 +29,7 @@ from socialcrm.api.stages import missing_note, present_note
 
 OPERATIONS = ("claim", "reply", "resolve")
 CLOSED_STATUSES = frozenset({"resolved", "closed", "done"})
+MAX_CACHED_PAGES = 32  # first pages kept per queue version (see :func:`queue`)
 
 
 def _text_equal(table: pa.Table, column: str, value: str) -> pa.Array:
@@ -52,7 +53,14 @@ def queue(
     if view is None:
         m = svc.model
         return page([], limit, offset, stage=missing_note("routing_queue", m.columns))
-    t = _listable(view, caller.sees_private, include_resolved or status is not None)
+    with_closed = include_resolved or status is not None
+    # A page of one queue version never changes: the first pages agents poll are kept
+    # (a few per version; they share their rows, which callers only read).
+    key = ("page", caller.sees_private, with_closed, status, assignee, unassigned, limit, offset)
+    cached = view.derived.get(key)
+    if cached is not None:
+        return dict(cached)
+    t = _listable(view, caller.sees_private, with_closed)
     for column, value in (("status", status), ("assignee", assignee)):
         if value is not None:
             if column not in t.column_names:
@@ -69,7 +77,10 @@ def queue(
             "detail": "the routing queue is empty: routing has not run, or nothing is waiting",
             "how_to_fill": "run `socialcrm analyze` (the routing stage queues open conversations)",
         }
-    return page(rows, limit, offset, total=t.num_rows, stage=stage)
+    result = page(rows, limit, offset, total=t.num_rows, stage=stage)
+    if offset == 0 and len(view.derived) < MAX_CACHED_PAGES:
+        view.derived[key] = result
+    return dict(result)
 
 
 def _listable(view: QueueView, sees_private: bool, with_closed: bool) -> pa.Table:
