@@ -126,6 +126,17 @@ DAY_BASE = 2**22  # (entity, day) -> entity * DAY_BASE + day + DAY_OFFSET, days 
 DAY_OFFSET = 2**21
 
 
+def _walks(pairs: ir.Table, a_first: ir.BooleanValue) -> ir.Table:
+    """Each unordered pair once as ``wlo, whi`` (its ids) and ``wx, wy`` (entity numbers): the
+    side to walk (``a`` where ``a_first``, the one with fewer items) and the side to probe."""
+    return pairs.select(
+        wlo=pairs.a,
+        whi=pairs.b,
+        wx=ibis.ifelse(a_first, pairs.ai, pairs.bi),
+        wy=ibis.ifelse(a_first, pairs.bi, pairs.ai),
+    )
+
+
 def _rows(
     edges: ir.Table,
     as_of: datetime | str | pd.Timestamp | None,
@@ -376,21 +387,15 @@ def tie_features(
     nb = p.filter(p.rank_in_a <= max_neighbours).select(na="ai", nk="bi", ns="share_in_a")
     nb2 = nb.select(mkey=nb.na * ID_BASE + nb.nk, ms=nb.ns)
     und_p = p.filter(p.a < p.b)
-    a_first = und_p.a_ties <= und_p.b_ties
-    walk = und_p.select(
-        ulo="a",
-        uhi="b",
-        ux=ibis.ifelse(a_first, und_p.ai, und_p.bi),
-        uy=ibis.ifelse(a_first, und_p.bi, und_p.ai),
-    )
-    tri = walk.join(nb, walk.ux == nb.na)
-    tri = tri.mutate(tkey=tri.uy * ID_BASE + tri.nk)
+    walk = _walks(und_p, und_p.a_ties <= und_p.b_ties)
+    tri = walk.join(nb, walk.wx == nb.na)
+    tri = tri.mutate(tkey=tri.wy * ID_BASE + tri.nk)
     tri = tri.join(nb2, tri.tkey == nb2.mkey)
-    emb = tri.group_by(["ulo", "uhi"]).aggregate(
+    emb = tri.group_by(["wlo", "whi"]).aggregate(
         shared_neighbours=ibis._.nk.count(), overlap=ibis.least(ibis._.ns, ibis._.ms).sum()
     )
     p = p.mutate(lo=ibis.least(p.a, p.b), hi=ibis.greatest(p.a, p.b))
-    p = _left_join(p, emb, [("lo", "ulo"), ("hi", "uhi")])
+    p = _left_join(p, emb, [("lo", "wlo"), ("hi", "whi")])
     p = p.mutate(
         shared_neighbours=p.shared_neighbours.fill_null(0), overlap=p.overlap.fill_null(0.0)
     )
@@ -434,23 +439,17 @@ def tie_features(
     db = days.rename(xb="en", b_days="n_days")
     cw = und_p.select("a", "b", "ai", "bi")
     cw = _left_join(_left_join(cw, da, [("ai", "xa")]), db, [("bi", "xb")])
-    a_fewer = cw.a_days <= cw.b_days
-    cw = cw.select(
-        clo="a",
-        chi="b",
-        cx=ibis.ifelse(a_fewer, cw.ai, cw.bi),
-        cy=ibis.ifelse(a_fewer, cw.bi, cw.ai),
-    )
+    cw = _walks(cw, cw.a_days <= cw.b_days)
     act_x = act_n.rename(ax="en", xday="day")
     act_y = act_n.select(ykey=act_n.en * DAY_BASE + act_n.day + DAY_OFFSET)
-    cx = cw.join(act_x, cw.cx == act_x.ax)
-    cx = cx.mutate(xkey=cx.cy * DAY_BASE + cx.xday + DAY_OFFSET)
+    cx = cw.join(act_x, cw.wx == act_x.ax)
+    cx = cx.mutate(xkey=cx.wy * DAY_BASE + cx.xday + DAY_OFFSET)
     co = (
         cx.join(act_y, cx.xkey == act_y.ykey)
-        .group_by(["clo", "chi"])
+        .group_by(["wlo", "whi"])
         .aggregate(co_active_days=ibis._.xday.count())
     )
-    p = _left_join(p, co, [("lo", "clo"), ("hi", "chi")])
+    p = _left_join(p, co, [("lo", "wlo"), ("hi", "whi")])
 
     # ---- final columns -----------------------------------------------------------------------
     n_ab = p.n_ab.fill_null(0)
