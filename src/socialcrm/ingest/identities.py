@@ -38,22 +38,21 @@ def link_new_handles(
     """
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _new_handles AS
-        WITH seen AS (
-            SELECT actor AS handle, any_value(source) AS source FROM interactions
-            WHERE import_id = ? GROUP BY actor
-            UNION ALL
-            SELECT handle, any_value(source) FROM (
+        WITH seen AS (  -- one hash table over actors and targets together
+            SELECT handle, any_value(source) AS source FROM (
+                SELECT actor AS handle, source FROM interactions WHERE import_id = ?
+                UNION ALL
                 SELECT unnest(targets) AS handle, source FROM interactions
-                WHERE import_id = ? AND len(targets) > 0) GROUP BY handle
+                WHERE import_id = ? AND len(targets) > 0)
+            GROUP BY handle
         )
         SELECT handle, source, email, coalesce('email:' || email, handle) AS entity
         FROM (
-            SELECT handle, any_value(source) AS source,
+            SELECT handle, source,
                    CASE WHEN contains(handle, '@')  -- skip the regex for most handles
                         THEN nullif(lower(regexp_extract(handle, '{EMAIL_RE}', 1)), '') END AS email
             FROM seen WHERE handle IS NOT NULL AND handle <> ''
-              AND handle NOT IN (SELECT handle FROM identities)
-            GROUP BY handle)""",
+              AND handle NOT IN (SELECT handle FROM identities))""",
         [import_id, import_id],
     )
     if hints is not None and hints.num_rows:

@@ -134,6 +134,9 @@ def commit_staged(
     """
     file_sql = "_file" if file is None else "'" + file.replace("'", "''") + "'"
     start = time.perf_counter()
+    keep_order = bool(
+        con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    )
     con.execute("BEGIN TRANSACTION")
     try:
         import_id = con.execute("SELECT nextval('import_seq')").fetchall()[0][0]
@@ -214,10 +217,15 @@ def commit_staged(
         if n_bad or n_skip:
             where = f"""WHERE {row_key} NOT IN (
                 SELECT _row FROM _bad UNION ALL SELECT r FROM _skip)"""
+        # Stored interactions have no order (every reader sorts or groups), so the insert
+        # need not keep the file's: writing row groups as they come is ~5 % of an import.
+        # (Only this statement: the sorted inserts of new keys below rely on order.)
+        con.execute("SET preserve_insertion_order = false")
         inserted = con.execute(
             f"INSERT INTO interactions ({cols}, import_id) SELECT {cols}, ? FROM staged {where}",
             [import_id],
         ).fetchall()[0][0]
+        con.execute(f"SET preserve_insertion_order = {keep_order}")
         link_new_handles(con, import_id, entity_hints)
         assign_conversations(con)
         con.execute(
@@ -233,6 +241,7 @@ def commit_staged(
         con.execute("ROLLBACK")
         raise
     finally:
+        con.execute(f"SET preserve_insertion_order = {keep_order}")  # after the rollback
         for name in ("_bad", "_skip", "_rejects"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
         drop_staged(con)
