@@ -416,8 +416,9 @@ class QueueView:
     ordered: pa.Table  # queue rows by priority, with the conversation's privacy and opening
     by_conversation: KeyedIndex
     json_columns: tuple[str, ...] = ()
-    # Derived tables for this version (e.g. what a role may list), filled on first use.
-    derived: dict[tuple, pa.Table] = field(default_factory=dict)
+    # What requests derive from this version (what a role may list, first pages), kept
+    # until the next version; filled on first use.
+    derived: dict[tuple, Any] = field(default_factory=dict)
 
     @classmethod
     def build(cls, con: duckdb.DuckDBPyConnection, model: ReadModel, version: int) -> QueueView:

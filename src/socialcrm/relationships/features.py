@@ -121,9 +121,19 @@ def _left_join(left: ir.Table, right: ir.Table, on: Sequence[tuple[str, str]]) -
     return joined.select(*left.columns, *[c for c in right.columns if c not in rkeys])
 
 
-ID_BASE = 2**31  # entity numbers are below this: (x, y) -> x * ID_BASE + y is one int64 key
-DAY_BASE = 2**22  # (entity, day) -> entity * DAY_BASE + day + DAY_OFFSET, days within ±2**21
+ID_BASE = 2**31  # entity numbers stay below this
+DAY_BASE = 2**22  # days (since 1970) stay within ±DAY_OFFSET
 DAY_OFFSET = 2**21
+
+
+def _pair_key(x: ir.IntegerValue, y: ir.IntegerValue) -> ir.IntegerValue:
+    """Two entity numbers as one int64 join key."""
+    return x * ID_BASE + y
+
+
+def _day_key(entity: ir.IntegerValue, day: ir.IntegerValue) -> ir.IntegerValue:
+    """An entity number and a day as one int64 join key."""
+    return entity * DAY_BASE + day + DAY_OFFSET
 
 
 def _walks(pairs: ir.Table, a_first: ir.BooleanValue) -> ir.Table:
@@ -385,11 +395,11 @@ def tie_features(
     # is the sum over pairs of the smaller degree (bounded by max_neighbours), where walking
     # a's list for every (a, b) costs a hub's degree times max_neighbours.
     nb = p.filter(p.rank_in_a <= max_neighbours).select(na="ai", nk="bi", ns="share_in_a")
-    nb2 = nb.select(mkey=nb.na * ID_BASE + nb.nk, ms=nb.ns)
+    nb2 = nb.select(mkey=_pair_key(nb.na, nb.nk), ms=nb.ns)
     und_p = p.filter(p.a < p.b)
     walk = _walks(und_p, und_p.a_ties <= und_p.b_ties)
     tri = walk.join(nb, walk.wx == nb.na)
-    tri = tri.mutate(tkey=tri.wy * ID_BASE + tri.nk)
+    tri = tri.mutate(tkey=_pair_key(tri.wy, tri.nk))
     tri = tri.join(nb2, tri.tkey == nb2.mkey)
     emb = tri.group_by(["wlo", "whi"]).aggregate(
         shared_neighbours=ibis._.nk.count(), overlap=ibis.least(ibis._.ns, ibis._.ms).sum()
@@ -441,9 +451,9 @@ def tie_features(
     cw = _left_join(_left_join(cw, da, [("ai", "xa")]), db, [("bi", "xb")])
     cw = _walks(cw, cw.a_days <= cw.b_days)
     act_x = act_n.rename(ax="en", xday="day")
-    act_y = act_n.select(ykey=act_n.en * DAY_BASE + act_n.day + DAY_OFFSET)
+    act_y = act_n.select(ykey=_day_key(act_n.en, act_n.day))
     cx = cw.join(act_x, cw.wx == act_x.ax)
-    cx = cx.mutate(xkey=cx.wy * DAY_BASE + cx.xday + DAY_OFFSET)
+    cx = cx.mutate(xkey=_day_key(cx.wy, cx.xday))
     co = (
         cx.join(act_y, cx.xkey == act_y.ykey)
         .group_by(["wlo", "whi"])

@@ -28,7 +28,7 @@ from socialcrm.api.queries import network as net_q
 from socialcrm.api.queries import overview as ov_q
 from socialcrm.api.queries import routing as rt_q
 from socialcrm.api.queries.profile import profile as profile_q
-from socialcrm.api.service import Service
+from socialcrm.api.routes.deps import service_of as _svc
 from socialcrm.routing.api import clock as routing_clock
 from socialcrm.web import svg
 from socialcrm.web.network import layout_positions, network_svg
@@ -76,10 +76,6 @@ class LoginRequired(Exception):
 
 def csrf_value(token: str) -> str:
     return hmac.new(token.encode(), b"socialcrm-csrf", hashlib.sha256).hexdigest()[:32]
-
-
-def _svc(request: Request) -> Service:
-    return request.app.state.service
 
 
 def page_caller(request: Request, action: str) -> Caller:

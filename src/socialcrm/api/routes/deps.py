@@ -20,9 +20,13 @@ Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="rows to skip"
 Text = Annotated[str | None, Query(max_length=1000)]
 
 
+def service_of(request: Request) -> Service:
+    return request.app.state.service
+
+
 async def service(request: Request) -> Service:
     # async: a sync dependency costs every request a hop through the thread pool.
-    return request.app.state.service
+    return service_of(request)
 
 
 def authenticate(svc: Service, token: str | None) -> Caller:
@@ -60,7 +64,7 @@ def need(action: str) -> Any:
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Caller:
-        svc: Service = request.app.state.service
+        svc = service_of(request)
         return check(authenticate(svc, credentials.credentials if credentials else None), action)
 
     return Depends(dependency)
