@@ -112,6 +112,41 @@ def test_errors_are_json_and_never_5xx_on_bad_input(
     assert "limit" in r.json()["error"]["message"]
 
 
+def test_lean_routes_check_parameters_and_tokens_like_the_others(
+    client: TestClient, built_workspace: Built
+) -> None:
+    """The queue and the 360° view read their own parameters (``deps.Param``): the same
+    answers as FastAPI's checks, and the same OpenAPI entries."""
+    h = auth(built_workspace, "agent")
+    person = client.get("/api/v1/entities", params={"limit": 1}, headers=h).json()["items"][0]
+    profile = f"/api/v1/entities/{person['entity_id']}/profile"
+    bad = [
+        ("/api/v1/queue?limit=501", "query.limit: Input should be less than or equal to 500"),
+        ("/api/v1/queue?limit=0", "query.limit: Input should be greater than or equal to 1"),
+        ("/api/v1/queue?offset=x", "query.offset: Input should be a valid integer"),
+        ("/api/v1/queue?unassigned=maybe", "query.unassigned: Input should be a valid boolean"),
+        ("/api/v1/queue?status=" + "x" * 1001, "query.status: String should have at most 1000"),
+        (profile + "?recent=201", "query.recent: Input should be less than or equal to 200"),
+    ]
+    for url, message in bad:
+        r = client.get(url, headers=h)
+        assert r.status_code == 422 and message in r.json()["error"]["message"], (url, r.text)
+    assert client.get("/api/v1/queue?unassigned=TRUE&limit=3", headers=h).json()["limit"] == 3
+    assert len(client.get(profile + "?recent=1", headers=h).json()["recent_interactions"]) <= 1
+    for headers, status in (
+        ({}, 401),
+        ({"Authorization": "Basic " + built_workspace.tokens["agent"]}, 401),
+        ({"Authorization": "Bearer nope"}, 401),
+        ({"Authorization": "bearer " + built_workspace.tokens["agent"]}, 200),
+    ):
+        assert client.get("/api/v1/queue", headers=headers).status_code == status, headers
+    op = client.get("/api/v1/openapi.json").json()["paths"]["/api/v1/queue"]["get"]
+    assert [p["name"] for p in op["parameters"]] == [
+        "status", "assignee", "include_resolved", "unassigned", "limit", "offset"
+    ]  # fmt: skip
+    assert op["security"] == [{"HTTPBearer": []}] and op["x-permission"] == "queue:read"
+
+
 # -- entities and the 360° view ----------------------------------------------------------
 def test_search_finds_a_brand_by_part_of_its_handle(
     client: TestClient, built_workspace: Built

@@ -132,7 +132,8 @@ def serve_workspace(
     from socialcrm.api.app import create_app
 
     app = create_app(ws)
-    app.state.service.refresh()  # build the read model before the first request
+    app.state.service.refresh()  # build the read model and the queue before the first request
+    app.state.service.queue_view()
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 

@@ -138,8 +138,13 @@ class ApiJSONResponse(JSONResponse):
     """
 
     def render(self, content: Any) -> bytes:
-        try:
-            return orjson.dumps(content, default=_default, option=_ORJSON_OPTIONS)
-        except orjson.JSONEncodeError:
-            text = json.dumps(_finite(content), default=_default, ensure_ascii=False)
-            return text.encode("utf-8")
+        return content if isinstance(content, bytes) else dumps(content)
+
+
+def dumps(content: Any) -> bytes:
+    """JSON text of ``content`` as :class:`ApiJSONResponse` writes it."""
+    try:
+        return orjson.dumps(content, default=_default, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        text = json.dumps(_finite(content), default=_default, ensure_ascii=False)
+        return text.encode("utf-8")

@@ -154,6 +154,8 @@ def _open_conversations(
     recent = visible.slice(0, scan).column("conversation_id").to_pylist()
     out = []
     for cid in dict.fromkeys(c for c in recent if c is not None):
+        if queue is not None and cid not in queue.by_conversation:
+            continue  # most of a person's conversations are answered: skip them unread
         conv = m.conversations.first(cid)
         if conv is None or (conv["private"] and not caller.sees_private):
             continue

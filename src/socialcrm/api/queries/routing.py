@@ -22,14 +22,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from socialcrm.api.auth import Caller
-from socialcrm.api.common import ApiError, page
+from socialcrm.api.common import ApiError, dumps, page
 from socialcrm.api.readmodel import QueueView
 from socialcrm.api.service import Service
 from socialcrm.api.stages import missing_note, present_note
 
 OPERATIONS = ("claim", "reply", "resolve")
 CLOSED_STATUSES = frozenset({"resolved", "closed", "done"})
-MAX_CACHED_PAGES = 32  # first pages kept per queue version (see :func:`queue`)
+MAX_CACHED_PAGES = 32  # first pages kept per queue version (see :func:`queue_json`)
 
 
 def _text_equal(table: pa.Table, column: str, value: str) -> pa.Array:
@@ -54,12 +54,6 @@ def queue(
         m = svc.model
         return page([], limit, offset, stage=missing_note("routing_queue", m.columns))
     with_closed = include_resolved or status is not None
-    # A page of one queue version never changes: the first pages agents poll are kept
-    # (a few per version; they share their rows, which callers only read).
-    key = ("page", caller.sees_private, with_closed, status, assignee, unassigned, limit, offset)
-    cached = view.derived.get(key)
-    if cached is not None:
-        return dict(cached)
     t = _listable(view, caller.sees_private, with_closed)
     for column, value in (("status", status), ("assignee", assignee)):
         if value is not None:
@@ -77,10 +71,43 @@ def queue(
             "detail": "the routing queue is empty: routing has not run, or nothing is waiting",
             "how_to_fill": "run `socialcrm analyze` (the routing stage queues open conversations)",
         }
-    result = page(rows, limit, offset, total=t.num_rows, stage=stage)
-    if offset == 0 and len(view.derived) < MAX_CACHED_PAGES:
-        view.derived[key] = result
-    return dict(result)
+    return page(rows, limit, offset, total=t.num_rows, stage=stage)
+
+
+def queue_json(
+    svc: Service,
+    caller: Caller,
+    *,
+    status: str | None,
+    assignee: str | None,
+    limit: int,
+    offset: int,
+    include_resolved: bool = False,
+    unassigned: bool = False,
+) -> bytes:
+    """:func:`queue` as JSON text. A page of one queue version never changes, so the first
+    pages agents poll are kept rendered (a few per version): encoding a 50-row page costs
+    more than the rest of the request."""
+    view = svc.queue_view()
+    key = ("json", caller.sees_private, include_resolved, status, assignee, unassigned, limit)
+    cached = view.derived.get(key) if view is not None and offset == 0 else None
+    if cached is not None:
+        return cached
+    body = dumps(
+        queue(
+            svc,
+            caller,
+            status=status,
+            assignee=assignee,
+            limit=limit,
+            offset=offset,
+            include_resolved=include_resolved,
+            unassigned=unassigned,
+        )
+    )
+    if view is not None and offset == 0 and len(view.derived) < MAX_CACHED_PAGES:
+        view.derived[key] = body
+    return body
 
 
 def _listable(view: QueueView, sees_private: bool, with_closed: bool) -> pa.Table:

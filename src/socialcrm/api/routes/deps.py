@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -27,6 +28,12 @@ def service_of(request: Request) -> Service:
 async def service(request: Request) -> Service:
     # async: a sync dependency costs every request a hop through the thread pool.
     return service_of(request)
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (what :data:`bearer` reads)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
 def authenticate(svc: Service, token: str | None) -> Caller:
@@ -78,4 +85,98 @@ def perm(action: str) -> dict[str, Any]:
 
 
 Svc = Annotated[Service, Depends(service)]
+
+
+# ---- lean routes -------------------------------------------------------------------------
+# FastAPI spends ~30 µs per declared parameter and ~30 µs per dependency on every request,
+# more than the whole answer of a route served from memory. The routes agents poll (the
+# queue, the 360° view) take only the request and read their parameters with these
+# helpers: the same checks, the same 422 / 401 / 403 answers, the same OpenAPI entries.
+
+
+@dataclass(frozen=True)
+class Param:
+    """One query parameter of a lean route: an int, bool or str, with FastAPI's checks."""
+
+    name: str
+    kind: type
+    default: Any = None
+    ge: int | None = None
+    le: int | None = None
+    max_length: int | None = None
+    description: str = ""
+
+    def parse(self, raw: str) -> Any:
+        if self.kind is bool:
+            value = _BOOLS.get(raw.lower())
+            if value is None:
+                raise self._invalid("Input should be a valid boolean")
+            return value
+        if self.kind is int:
+            try:
+                number = int(raw)
+            except ValueError:
+                raise self._invalid("Input should be a valid integer") from None
+            if self.ge is not None and number < self.ge:
+                raise self._invalid(f"Input should be greater than or equal to {self.ge}")
+            if self.le is not None and number > self.le:
+                raise self._invalid(f"Input should be less than or equal to {self.le}")
+            return number
+        if self.max_length is not None and len(raw) > self.max_length:
+            raise self._invalid(f"String should have at most {self.max_length} characters")
+        return raw
+
+    def _invalid(self, message: str) -> ApiError:
+        return ApiError(422, f"invalid request: query.{self.name}: {message}")
+
+    def openapi(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {
+            "type": {bool: "boolean", int: "integer", str: "string"}[self.kind]
+        }
+        for key, value in (
+            ("minimum", self.ge),
+            ("maximum", self.le),
+            ("maxLength", self.max_length),
+            ("default", self.default),
+        ):
+            if value is not None:
+                schema[key] = value
+        entry = {"name": self.name, "in": "query", "required": False, "schema": schema}
+        return entry | ({"description": self.description} if self.description else {})
+
+
+_BOOLS = {v: True for v in ("1", "true", "t", "yes", "y", "on")} | {
+    v: False for v in ("0", "false", "f", "no", "n", "off")
+}
+LIMIT = Param("limit", int, 50, ge=1, le=MAX_LIMIT, description=f"page size (at most {MAX_LIMIT})")
+OFFSET = Param("offset", int, 0, ge=0, le=1_000_000_000, description="rows to skip")
+
+
+def read_params(request: Request, params: Sequence[Param]) -> dict[str, Any]:
+    """The lean route's query parameters, checked (``422`` naming the first bad one)."""
+    query = request.query_params
+    return {p.name: p.parse(query[p.name]) if p.name in query else p.default for p in params}
+
+
+def authorize(request: Request, action: str) -> tuple[Service, Caller]:
+    """What :func:`need` gives a routed handler, for a lean route: service and caller."""
+    svc = service_of(request)
+    return svc, check(authenticate(svc, bearer_token(request)), action)
+
+
+def lean(action: str, params: Sequence[Param] = (), path: Sequence[str] = ()) -> dict[str, Any]:
+    """OpenAPI of a lean route: its action, its parameters and the bearer scheme that
+    :func:`need` would have declared."""
+    if action not in MATRIX:
+        raise ValueError(f"unknown action {action!r}")
+    in_path = [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in path
+    ]
+    return {
+        "x-permission": action,
+        "parameters": [*in_path, *(p.openapi() for p in params)],
+        "security": [{"HTTPBearer": []}],
+    }
+
+
 CallerOf = Callable[[str], Any]

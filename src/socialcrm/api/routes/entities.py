@@ -5,14 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from socialcrm.api.auth import Caller
 from socialcrm.api.common import ApiJSONResponse, iso, naive_utc
 from socialcrm.api.queries import entities as q
 from socialcrm.api.queries.profile import profile
-from socialcrm.api.routes.deps import Limit, Offset, Svc, Text, need, perm
+from socialcrm.api.routes.deps import (
+    Limit,
+    Offset,
+    Param,
+    Svc,
+    Text,
+    authorize,
+    lean,
+    need,
+    perm,
+    read_params,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["entities"])
 
@@ -69,19 +80,23 @@ def list_merges(
     return q.merges(svc, entity, limit, offset)
 
 
-@router.get("/entities/{entity_id:path}/profile", openapi_extra=perm("entities:read"))
-async def entity_profile(
-    entity_id: str,
-    svc: Svc,
-    caller: Annotated[Caller, need("entities:read")],
-    recent: Annotated[int, Query(ge=1, le=200)] = 20,
-) -> ApiJSONResponse:
+PROFILE_PARAMS = (Param("recent", int, 20, ge=1, le=200, description="recent interactions"),)
+
+
+@router.get(
+    "/entities/{entity_id:path}/profile",
+    openapi_extra=lean("entities:read", PROFILE_PARAMS, path=("entity_id",)),
+)
+async def entity_profile(request: Request) -> ApiJSONResponse:
     """The agent's 360° view of a person: identities on every channel, recent interactions
     on all channels, activity, sentiment trajectory, strongest ties, influence and tier,
     open conversations, alerts.
 
-    Served from the in-memory read model on the event loop (no database round trip)."""
-    return ApiJSONResponse(profile(svc, caller, entity_id, recent))
+    Served from the in-memory read model on the event loop (no database round trip); a lean
+    route (see ``deps.Param``): agents open it before every answer."""
+    svc, caller = authorize(request, "entities:read")
+    recent = read_params(request, PROFILE_PARAMS)["recent"]
+    return ApiJSONResponse(profile(svc, caller, request.path_params["entity_id"], recent))
 
 
 @router.get("/entities/{entity_id:path}/interactions", openapi_extra=perm("entities:read"))

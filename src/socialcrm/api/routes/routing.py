@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from socialcrm.api.auth import Caller
 from socialcrm.api.common import ApiJSONResponse
 from socialcrm.api.queries import routing as q
-from socialcrm.api.routes.deps import Limit, Offset, Svc, Text, need, perm
+from socialcrm.api.routes.deps import (
+    LIMIT,
+    OFFSET,
+    Param,
+    Svc,
+    authorize,
+    lean,
+    need,
+    perm,
+    read_params,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["routing"])
 
@@ -23,30 +33,23 @@ class ResolveRequest(BaseModel):
     note: str = Field("", max_length=10_000)
 
 
-@router.get("/queue", openapi_extra=perm("queue:read"))
-async def list_queue(
-    svc: Svc,
-    caller: Annotated[Caller, need("queue:read")],
-    status: Text = None,
-    assignee: Text = None,
-    include_resolved: bool = False,
-    unassigned: bool = False,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> ApiJSONResponse:
-    """Conversations waiting, by priority, with reasons, SLA and assignee."""
-    return ApiJSONResponse(
-        q.queue(
-            svc,
-            caller,
-            status=status,
-            assignee=assignee,
-            limit=limit,
-            offset=offset,
-            include_resolved=include_resolved,
-            unassigned=unassigned,
-        )
-    )
+QUEUE_PARAMS = (
+    Param("status", str, max_length=1000),
+    Param("assignee", str, max_length=1000),
+    Param("include_resolved", bool, False),
+    Param("unassigned", bool, False),
+    LIMIT,
+    OFFSET,
+)
+
+
+@router.get("/queue", openapi_extra=lean("queue:read", QUEUE_PARAMS))
+async def list_queue(request: Request) -> ApiJSONResponse:
+    """Conversations waiting, by priority, with reasons, SLA and assignee.
+
+    A lean route (see ``deps.Param``): agents poll it."""
+    svc, caller = authorize(request, "queue:read")
+    return ApiJSONResponse(q.queue_json(svc, caller, **read_params(request, QUEUE_PARAMS)))
 
 
 @router.post("/queue/{conversation_id:path}/claim", openapi_extra=perm("queue:act"))
