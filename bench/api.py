@@ -60,7 +60,8 @@ DOC = ROOT / "docs" / "benchmarks-api.md"
 GENERATE_SQL = """
 COPY (
     WITH turns AS (
-        SELECT i, i // 4 AS t, i % 4 AS p FROM range({rows}) r(i)
+        -- open threads keep only their first turn: generate a tenth more, keep {rows}
+        SELECT i, i // 4 AS t, i % 4 AS p FROM range({rows} * 11 // 10) r(i)
     ), threads AS (
         SELECT t,
                CAST(floor(exp(hash(t, 'customer') % 1000000 / 1e6 * ln(200000))) AS BIGINT)
@@ -86,6 +87,8 @@ COPY (
                 ELSE 'sorry about order ' || t || ', we are looking into it' END AS text
     FROM turns JOIN threads USING (t)
     WHERE NOT (open AND p > 0)
+    ORDER BY i
+    LIMIT {rows}
 ) TO '{path}' (FORMAT parquet)
 """
 
@@ -253,7 +256,7 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
 
-    db = args.db or CACHE / f"api-v2-{args.rows}.duckdb"  # v2: with open conversations
+    db = args.db or CACHE / f"api-v3-{args.rows}.duckdb"  # v3: exactly --rows stored
     build = build_workspace(args.rows, db) if args.db is None else {"built": False}
     with Workspace(db) as ws:
         token = create_token(ws.con, "bench", "agent")[1]

@@ -35,6 +35,9 @@ _ids = iter(range(1, 1 << 62))
 _ids_lock = threading.Lock()
 
 
+Rows = pa.Table | pa.RecordBatch  # what a KeyedIndex lookup returns
+
+
 def _next_id() -> int:
     with _ids_lock:
         return next(_ids)
@@ -81,9 +84,11 @@ class KeyedIndex:
     >>> t = pa.table({"k": ["a", "a", "b"], "v": [1, 2, 3]})
     >>> KeyedIndex(t, "k").get("a").column("v").to_pylist()
     [1, 2]
+    >>> KeyedIndex(t, "k", python=True).rows("a")
+    [{'v': 1}, {'v': 2}]
     """
 
-    def __init__(self, table: pa.Table, key: str, *, unique: bool = False) -> None:
+    def __init__(self, table: pa.Table, key: str, *, python: bool = False) -> None:
         self.table = table
         self.key = key
         self.ranges: dict[Any, tuple[int, int]] = {}
@@ -94,18 +99,38 @@ class KeyedIndex:
             self.ranges = dict(
                 zip(ree.values.to_pylist(), zip(starts, ends, strict=True), strict=True)
             )
-        # One row per key (entities, conversations): keep Python columns so that reading a
-        # row is a few list lookups instead of an Arrow conversion.
-        self._columns = table.to_pydict() if unique else None
+        # Slices of one record batch cost a third less than slices of a chunked table
+        # (and every 360° view takes a few); a table too big for one batch stays chunked.
+        self._sliced: Rows = table
+        with contextlib.suppress(pa.ArrowInvalid):
+            batches = table.combine_chunks().to_batches()
+            if len(batches) == 1:
+                self._sliced = batches[0]
+        # Small tables read on every view (entities, identities, activity): Python columns,
+        # so that reading rows is list lookups instead of an Arrow conversion (a few lists
+        # for the garbage collector to walk, not an object per row).
+        self._columns = table.to_pydict() if python else None
         self._arrow = list(zip(table.column_names, table.columns, strict=True))
 
-    def get(self, value: Any) -> pa.Table:
+    def get(self, value: Any) -> Rows:
+        """The key's rows (zero rows if it has none), key column included."""
         span = self.ranges.get(value)
         if span is None:
-            return self.table.slice(0, 0)
-        return self.table.slice(span[0], span[1] - span[0])
+            return self._sliced.slice(0, 0)
+        return self._sliced.slice(span[0], span[1] - span[0])
+
+    def rows(self, value: Any) -> list[dict[str, Any]]:
+        """The key's rows as dicts, without the key column (the caller has it)."""
+        span = self.ranges.get(value)
+        if span is None:
+            return []
+        if self._columns is None:
+            return self.get(value).drop_columns([self.key]).to_pylist()
+        cols = [(n, c) for n, c in self._columns.items() if n != self.key]
+        return [{n: c[i] for n, c in cols} for i in range(span[0], span[1])]
 
     def first(self, value: Any) -> dict[str, Any] | None:
+        """The key's first row as a dict, key column included."""
         span = self.ranges.get(value)
         if span is None:
             return None
@@ -184,6 +209,7 @@ class ReadModel:
     entities: KeyedIndex
     identities: KeyedIndex
     timeline: KeyedIndex  # entity_id -> interactions sent or received, newest first
+    summaries: KeyedIndex  # entity_id -> counts and first/last time, all and public only
     contacts: KeyedIndex  # entity_id -> counterparts by interaction count (before ties exist)
     conversations: KeyedIndex  # conversation_id -> summary row
     activity: KeyedIndex | None = None
@@ -305,25 +331,42 @@ class ReadModel:
             f" {_iso('created_at')} AS created_at FROM entities ORDER BY entity_id"
         ).to_arrow_table()
         idents = con.sql(
-            "SELECT entity_id, handle, source, link_rule, evidence FROM identities"
-            " ORDER BY entity_id, handle"
+            "SELECT entity_id, handle, source, link_rule, evidence,"
+            " CASE WHEN contains(handle, ':') THEN split_part(handle, ':', 1) END AS channel"
+            " FROM identities ORDER BY entity_id, handle"
         ).to_arrow_table()
         con.execute(f"DROP TABLE {cache_db}.msg")
+        con.register(f"{cache_db}_timeline", timeline)
+        summaries = con.sql(
+            f"""SELECT entity_id,
+                      count(*) AS interactions, min(ts) AS first_ts, max(ts) AS last_ts,
+                      count(*) FILTER (direction = 'sent') AS sent,
+                      count(*) FILTER (visibility = 'public') AS public_interactions,
+                      min(ts) FILTER (visibility = 'public') AS public_first_ts,
+                      max(ts) FILTER (visibility = 'public') AS public_last_ts,
+                      count(*) FILTER (visibility = 'public' AND direction = 'sent')
+                          AS public_sent
+               FROM {cache_db}_timeline GROUP BY entity_id ORDER BY entity_id"""
+        ).to_arrow_table()
+        con.unregister(f"{cache_db}_timeline")
 
         model = cls(
             stamp=st,
             columns=columns,
             types=types,
             cache_db=cache_db,
-            entities=KeyedIndex(entities, "entity_id", unique=True),
-            identities=KeyedIndex(idents, "entity_id"),
+            entities=KeyedIndex(entities, "entity_id", python=True),
+            identities=KeyedIndex(idents, "entity_id", python=True),
             timeline=KeyedIndex(timeline, "entity_id"),
+            summaries=KeyedIndex(summaries, "entity_id", python=True),
             contacts=KeyedIndex(contacts, "entity_id"),
-            conversations=KeyedIndex(conv, "conversation_id", unique=True),
+            conversations=KeyedIndex(conv, "conversation_id", python=True),
             sentiment_column=sentiment_col,
         )
         if usable("entity_activity", columns):
-            model.activity = _keyed(con, "entity_activity", "entity_id", "channel", columns, types)
+            model.activity = _keyed(
+                con, "entity_activity", "entity_id", "channel", columns, types, python=True
+            )
         if usable("ties", columns):
             model.ties = _keyed(
                 con, "ties", "source_entity", "strength DESC, target_entity", columns, types
@@ -373,13 +416,15 @@ def _keyed(
     order: str,
     columns: dict[str, list[str]],
     types: dict[str, dict[str, str]],
+    *,
+    python: bool = False,
 ) -> KeyedIndex:
     """A stage table as a KeyedIndex, timestamps as ISO strings and JSON as text."""
     select = ", ".join(_json_safe(c, types[table][c]) for c in columns[table])
     t = con.sql(
         f'SELECT {select} FROM "{table}" WHERE "{key}" IS NOT NULL ORDER BY "{key}", {order}'
     ).to_arrow_table()
-    return KeyedIndex(t, key)
+    return KeyedIndex(t, key, python=python)
 
 
 def _json_safe(column: str, dtype: str, qualifier: str = "") -> str:
@@ -440,7 +485,7 @@ class QueueView:
                 WHERE q.conversation_id IS NOT NULL
                 ORDER BY {order} q.conversation_id"""
         ).to_arrow_table()
-        # Not ``unique=True``: Python columns of every queued row would be ~20 objects per
+        # Not ``python=True``: Python columns of every queued row would be ~20 objects per
         # row that the garbage collector walks on each full pass (tens of ms per 30k rows,
         # paid by whichever request triggers it); one row is read per claim, from Arrow.
         by_id = KeyedIndex(ordered.sort_by("conversation_id"), "conversation_id")

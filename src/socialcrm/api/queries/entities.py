@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from socialcrm.api.auth import Caller
 from socialcrm.api.common import ApiError, arrow_between, arrow_filter, like_pattern, page
-from socialcrm.api.readmodel import ReadModel
+from socialcrm.api.readmodel import ReadModel, Rows
 from socialcrm.api.service import Service
 from socialcrm.ingest.identities import IdentityError
 
@@ -80,10 +79,8 @@ def search(
 
 
 def identities_of(m: ReadModel, entity_id: str) -> list[dict[str, Any]]:
-    rows = m.identities.get(entity_id).drop_columns(["entity_id"]).to_pylist()
-    for r in rows:
-        r["channel"] = r["handle"].split(":", 1)[0] if ":" in r["handle"] else None
-    return rows
+    """The entity's handles, with the channel a handle's prefix names (``twitter:``...)."""
+    return m.identities.rows(entity_id)
 
 
 def entity(svc: Service, entity_or_handle: str) -> dict[str, Any]:
@@ -94,7 +91,7 @@ def entity(svc: Service, entity_or_handle: str) -> dict[str, Any]:
     return row
 
 
-def visible_timeline(m: ReadModel, caller: Caller, entity_id: str) -> pa.Table:
+def visible_timeline(m: ReadModel, caller: Caller, entity_id: str) -> Rows:
     """The entity's interactions, newest first, without private ones the caller may not see."""
     t = m.timeline.get(entity_id)
     if not caller.sees_private and t.num_rows:
@@ -102,7 +99,7 @@ def visible_timeline(m: ReadModel, caller: Caller, entity_id: str) -> pa.Table:
     return t
 
 
-def interaction_rows(t: pa.Table, caller: Caller) -> list[dict[str, Any]]:
+def interaction_rows(t: Rows, caller: Caller) -> list[dict[str, Any]]:
     """Timeline rows as dicts; references into private conversations hidden from others."""
     rows = t.drop_columns(["entity_id"]).to_pylist()
     for r in rows:

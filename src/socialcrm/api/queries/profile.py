@@ -25,7 +25,7 @@ from socialcrm.api.queries.entities import (
     visible_timeline,
 )
 from socialcrm.api.queries.routing import CLOSED_STATUSES
-from socialcrm.api.readmodel import ReadModel
+from socialcrm.api.readmodel import ReadModel, Rows
 from socialcrm.api.service import Service, clean
 from socialcrm.api.stages import missing_note
 
@@ -41,7 +41,7 @@ def profile(
     out: dict[str, Any] = {
         "entity": m.entities.first(eid) or {"entity_id": eid},
         "identities": identities_of(m, eid),
-        "summary": _summary(visible),
+        "summary": _summary(m, eid, caller),
         "recent_interactions": interaction_rows(visible.slice(0, recent), caller),
         "stages": {},
     }
@@ -73,28 +73,31 @@ def _clean_row(row: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if row is None else {k: clean(v) for k, v in row.items()}
 
 
-def _summary(visible: pa.Table) -> dict[str, Any]:
-    n = visible.num_rows
-    if n == 0:
+def _summary(m: ReadModel, eid: str, caller: Caller) -> dict[str, Any]:
+    """Counts and first/last time of what the caller may see (precomputed per entity)."""
+    row = m.summaries.first(eid)
+    if row is None:
         return {"interactions": 0, "first_ts": None, "last_ts": None, "sent": 0, "received": 0}
-    sent = pc.sum(pc.equal(visible.column("direction"), "sent")).as_py() or 0
+    prefix = "" if caller.sees_private else "public_"
+    n = row[prefix + "interactions"]
     return {
         "interactions": n,
-        "first_ts": visible.column("ts")[n - 1].as_py(),
-        "last_ts": visible.column("ts")[0].as_py(),
-        "sent": sent,
-        "received": n - sent,
+        "first_ts": row[prefix + "first_ts"],
+        "last_ts": row[prefix + "last_ts"],
+        "sent": row[prefix + "sent"],
+        "received": n - row[prefix + "sent"],
     }
 
 
-def _activity(m: ReadModel, eid: str, visible: pa.Table) -> dict[str, Any]:
+def _activity(m: ReadModel, eid: str, visible: Rows) -> dict[str, Any]:
     """Per channel: from the activity stage if it ran, else counted from the timeline."""
     if m.activity is not None:
-        rows = m.activity.get(eid).drop_columns(["entity_id"]).to_pylist()
+        rows = m.activity.rows(eid)
         return {"source": "entity_activity", "by_channel": [_clean_row(r) for r in rows]}
     if visible.num_rows == 0:
         return {"source": "timeline", "by_channel": []}
-    g = visible.group_by(["channel", "direction"]).aggregate([("interaction_id", "count")])
+    g = pa.Table.from_batches([visible]) if isinstance(visible, pa.RecordBatch) else visible
+    g = g.group_by(["channel", "direction"]).aggregate([("interaction_id", "count")])
     by: dict[str, dict[str, Any]] = {}
     for r in g.to_pylist():
         d = by.setdefault(r["channel"], {"channel": r["channel"], "sent": 0, "received": 0})
@@ -102,7 +105,7 @@ def _activity(m: ReadModel, eid: str, visible: pa.Table) -> dict[str, Any]:
     return {"source": "timeline", "by_channel": sorted(by.values(), key=lambda d: d["channel"])}
 
 
-def _sentiment(m: ReadModel, visible: pa.Table, points: int = 100) -> dict[str, Any] | None:
+def _sentiment(m: ReadModel, visible: Rows, points: int = 100) -> dict[str, Any] | None:
     """What the person said, scored by the message-label stage, oldest first."""
     col = m.sentiment_column
     if col is None or visible.num_rows == 0:
@@ -145,7 +148,7 @@ def _ties(m: ReadModel, caller: Caller, eid: str, top: int = 10) -> list[dict[st
 
 
 def _open_conversations(
-    svc: Service, caller: Caller, eid: str, visible: pa.Table, scan: int = 500, top: int = 10
+    svc: Service, caller: Caller, eid: str, visible: Rows, scan: int = 500, top: int = 10
 ) -> list[dict[str, Any]]:
     """Open conversations the person is in: the routing queue's open ones once it exists,
     before that the ones where the person spoke last (awaiting a reply)."""
