@@ -12,8 +12,10 @@ What it does, all on 127.0.0.1:
    synthetic canonical interactions: threads of 4 turns between a customer (ids
    log-uniform on 1..200,000: power-law activity) and one of 50 brand accounts or 200
    agents, 60 % on public channels (twitter, forum) and 40 % private (email, chat,
-   phone); ingested with ``Workspace.ingest("canonical")`` and ``socialcrm analyze``'s
-   activity stage. Synthetic data: a scale test, never a quality claim (DESIGN.md);
+   phone), a tenth of the threads still waiting for an answer; ingested with
+   ``Workspace.ingest("canonical")``, then the activity stage and a routing refresh (so
+   the queue holds the open conversations). Synthetic data: a scale test, never a
+   quality claim (DESIGN.md);
 2. starts ``socialcrm serve`` in a subprocess and waits for its health check;
 3. runs ``--clients`` concurrent keep-alive HTTP/1.1 connections for ``--seconds``, each
    sending, one after another with no think time (a closed loop: the server is
@@ -55,7 +57,6 @@ from socialcrm.influence.activity import activity_stage  # noqa: E402
 from socialcrm.workspace import Workspace  # noqa: E402
 
 CACHE = Path(tempfile.gettempdir()) / "socialcrm-bench"
-DOC = ROOT / "docs" / "benchmarks-api.md"
 
 GENERATE_SQL = """
 COPY (
