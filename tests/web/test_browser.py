@@ -21,6 +21,8 @@ import httpx
 import pytest
 
 from socialcrm.api.auth import create_token
+from socialcrm.routing.api import refresh
+from socialcrm.settings import SETTINGS_FILE
 from socialcrm.workspace import Workspace
 
 from .conftest import Built
@@ -57,14 +59,18 @@ def server(built_workspace: Built, tmp_path_factory: pytest.TempPathFactory) -> 
     """``socialcrm serve`` on a copy of the test workspace; yields its URL and tokens."""
     db = tmp_path_factory.mktemp("browser") / "browser.duckdb"
     shutil.copy(built_workspace.path, db)
+    # A finished history, worked as of its newest message (as `socialcrm demo` does), so
+    # the inbox's SLA timers read hours, not the years since the sample was collected.
+    (db.parent / SETTINGS_FILE).write_text('clock = "latest"\n')
     with Workspace(db) as ws:
+        built_workspace.need("routing")  # the queue is the routing stage's
+        refresh(ws)  # the queue as of the sample's end
         analyst = create_token(ws.con, "browser-analyst", "analyst")[1]
         # an agent who is staff (routing's staff roles) with free slots: the router has
         # already given the brand accounts their share of the queue
         agent = built_workspace.customers[-1]
         ws.set_role(agent, "employee")
         staff = create_token(ws.con, "browser-staff", "agent", agent)[1]
-        built_workspace.need("routing")  # the queue is the routing stage's, built in the fixture
         assert ws.con.execute("SELECT count(*) FROM routing_queue").fetchall()[0][0] > 10
     port = _free_port()
     script = Path(sys.executable).parent / "socialcrm"

@@ -454,9 +454,11 @@ def _inbox_row(q: dict[str, Any]) -> dict[str, Any]:
     """A queue row as the inbox shows it: priority, why (reason texts), the SLA that runs."""
     reasons = next((q[c] for c in REASON_COLUMNS if q.get(c)), None)
     if isinstance(reasons, list):
+        # Only the terms that raised the priority: a zero contribution explains nothing.
         why = [
-            str(r.get("text") or r.get("term") or r) if isinstance(r, dict) else str(r)
+            str(r.get("text") or r.get("term")) if isinstance(r, dict) else str(r)
             for r in reasons
+            if not isinstance(r, dict) or (r.get("contribution") or 0) > 0
         ]
     else:
         why = [str(reasons)] if reasons else []
