@@ -271,3 +271,47 @@ def test_cli_identities_show_merge_unmerge(tmp_path: Path) -> None:
     assert "Traceback" not in again.output + unknown.output
     with Workspace(db) as ws:
         assert identity(ws, "twitter:@annb")["entity_id"] == "twitter:@annb"
+
+
+def keys_unique(ws: Workspace) -> tuple[int, int]:
+    """Repeated handles and repeated entity ids (both must stay 0: no index enforces it)."""
+    (row,) = ws.query(
+        "SELECT (SELECT count(*) - count(DISTINCT handle) FROM identities) AS handles,"
+        " (SELECT count(*) - count(DISTINCT entity_id) FROM entities) AS entities"
+    ).to_pylist()
+    return row["handles"], row["entities"]
+
+
+def test_keys_stay_unique_through_imports_declarations_and_merges(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    load_all(ws, tmp_path)
+    load_all(ws, tmp_path)  # the same files again
+    mapping = tmp_path / "map.csv"
+    # a handle already linked, one new, a line repeated exactly
+    mapping.write_text(f"handle,entity\ntwitter:@annb,{ANN}\nphone:+45,{ANN}\nphone:+45,{ANN}\n")
+    assert ws.declare_identities(mapping) == 2
+    assert ws.declare_identities(mapping) == 2  # declared again: replaced, not repeated
+    merge_id = ws.merge(ANN, "twitter:@AcmeSupport")
+    assert keys_unique(ws) == (0, 0)
+    # the merged-away entity is re-declared before the unmerge brings it back
+    again = tmp_path / "again.csv"
+    again.write_text("handle,entity\nx:new,twitter:@AcmeSupport\n")
+    ws.declare_identities(again)
+    ws.unmerge(merge_id)
+    assert keys_unique(ws) == (0, 0)
+    assert identity(ws, "twitter:@AcmeSupport")["entity_id"] == "twitter:@AcmeSupport"
+
+
+def test_a_mapping_that_links_one_handle_to_two_entities_is_refused(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    load_all(ws, tmp_path)
+    before = table(ws, "identities", "handle")
+    mapping = tmp_path / "map.csv"
+    mapping.write_text(f"handle,entity\ntwitter:@annb,{ANN}\ntwitter:@annb,email:other@x.org\n")
+    with pytest.raises(
+        IdentityError, match=r"twitter:@annb -> email:ann\.berg@example\.com, email:other@x\.org"
+    ):
+        ws.declare_identities(mapping)
+    assert table(ws, "identities", "handle") == before

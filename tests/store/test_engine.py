@@ -132,6 +132,35 @@ def test_migrations_are_versioned_and_atomic(tmp_path: Path) -> None:
     con.close()
 
 
+def test_migration_4_keeps_entities_and_identities_and_their_defaults(tmp_path: Path) -> None:
+    """A workspace made before migration 4 keeps every entity and identity row through it."""
+    con = duckdb.connect(str(tmp_path / "v3.duckdb"))
+    assert migrate(con, MIGRATIONS[:3]) == 3
+    con.execute(
+        "INSERT INTO entities (entity_id, kind, role, display_name, attrs) VALUES"
+        " ('b', 'brand', 'brand', 'Acme', '{\"x\": 1}'), ('a', 'person', 'customer', NULL, NULL)"
+    )
+    con.execute(
+        "INSERT INTO identities (handle, entity_id, source, link_rule, evidence) VALUES"
+        " ('twitter:@acme', 'b', 'twcs', 'self', NULL), ('email:a@x.org', 'a', 'crm', 'self', 'e')"
+    )
+    before = [
+        con.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in ("entities", "identities")
+    ]
+    assert migrate(con) == max(m.version for m in MIGRATIONS)
+    after = [
+        con.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in ("entities", "identities")
+    ]
+    assert after == before
+    con.execute("INSERT INTO entities (entity_id) VALUES ('c')")  # defaults kept
+    assert con.execute("SELECT kind, role FROM entities WHERE entity_id = 'c'").fetchall() == [
+        ("person", "customer")
+    ]
+    with pytest.raises(duckdb.ConstraintException):  # NOT NULL kept
+        con.execute("INSERT INTO identities (handle, entity_id, link_rule) VALUES (NULL, 'a', 'x')")
+    con.close()
+
+
 def test_workspace_opens_at_the_latest_version_and_reopens_unchanged(tmp_path: Path) -> None:
     latest = max(m.version for m in MIGRATIONS)
     with Workspace(tmp_path / "crm.duckdb") as ws:

@@ -29,6 +29,7 @@ from socialcrm.ingest.base import InputError, Reject, interactions_table, requir
 from socialcrm.ingest.loader import (
     REASON_SQL,
     ImportReport,
+    Restage,
     commit_staged,
     drop_staged,
     stage_arrow,
@@ -241,24 +242,59 @@ def _csv_header(path: Path) -> list[str]:
     return [h.strip() for h in next(csv.reader(io.StringIO(line), delimiter=_delimiter(path)))]
 
 
-def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, source: str) -> tuple[int, list[Reject]]:
+# The first rowid of ``staged``: 0 for a table made outside a transaction, 2**55 for one
+# made inside (DuckDB numbers rows not yet committed from there), so line numbers count
+# from this, not from 0.
+_FIRST_ROWID = "(SELECT min(rowid) FROM staged)"
+
+
+def _csv_query(path: Path, source: str) -> str:
+    """The canonical query over ``read_csv`` of the file, every column read as text."""
     header = _csv_header(path)
     dupes = {h for h in header if header.count(h) > 1}
     if dupes:
         raise InputError(f"{path}: line 1 repeats column(s) {', '.join(sorted(dupes))}")
     columns = {h: "VARCHAR" for h in header}
     spec = "{" + ", ".join(f"'{h.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for h in header) + "}"
-    # One pass from the file to ``staged``, which keeps file order: rowid + 1 is the
-    # index of a parsed record, from which _physical_lines derives line numbers.
-    reader = f"""read_csv(?,
-            columns = {spec}, header = true, auto_detect = false, delim = ?, quote = '"',
-            escape = '"', strict_mode = true, store_rejects = true,
-            rejects_table = 'csv_rejects', rejects_scan = 'csv_rejects_scan',
+    reader = f"""read_csv({_literal(str(path))},
+            columns = {spec}, header = true, auto_detect = false,
+            delim = {_literal(_delimiter(path))}, quote = '"', escape = '"', strict_mode = true,
+            store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_rejects_scan',
             max_line_size = {MAX_LINE_BYTES}, parallel = true)"""
-    query = _canonical_select(columns, source, reader, extra="CAST(NULL AS BIGINT) AS _line")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {query}", [str(path), _delimiter(path)])
+    return _canonical_select(columns, source, reader, extra="CAST(NULL AS BIGINT) AS _line")
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _view_csv(con: duckdb.DuckDBPyConnection, path: Path, source: str) -> Restage:
+    """``staged`` as a view over the file; the commit restages it if anything is off."""
+    con.execute(f"CREATE TEMP VIEW staged AS {_csv_query(path, source)}")
+    return Restage(
+        parser_rejected=_parser_rejected,
+        stage=lambda c: _stage_csv(c, path, source),
+    )
+
+
+def _parser_rejected(con: duckdb.DuckDBPyConnection) -> bool:
+    """Did the last read of the file drop lines it could not parse (``csv_rejects``)?"""
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'csv_rejects' AND temporary"
+    ).fetchall()[0][0]
+    return bool(found) and bool(con.execute("SELECT count(*) FROM csv_rejects").fetchall()[0][0])
+
+
+def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, source: str) -> tuple[int, list[Reject]]:
+    """``staged`` as a temp table in file order (``rowid`` counts parsed records from
+    :data:`_FIRST_ROWID`, from which :func:`_physical_lines` derives line numbers);
+    returns rows read and the parser's rejects."""
+    con.execute("DROP TABLE IF EXISTS csv_rejects")
+    con.execute("DROP TABLE IF EXISTS csv_rejects_scan")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {_csv_query(path, source)}")
     n_valid = con.execute("SELECT count(*) FROM staged").fetchall()[0][0]
-    rejects = _physical_lines(con, path, has_text="text" in columns)
+    has_text = "text" in _csv_header(path)
+    rejects = _physical_lines(con, path, has_text=has_text)
     return int(n_valid) + len(rejects), rejects
 
 
@@ -287,7 +323,7 @@ def _physical_lines(con: duckdb.DuckDBPyConnection, path: Path, has_text: bool) 
     where = "strpos(text, chr(10)) > 0" if has_text else "false"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _ml AS
-        SELECT rowid + 1 AS _k, sum({nl}) OVER (ORDER BY rowid) AS nl_upto
+        SELECT rowid - {_FIRST_ROWID} + 1 AS _k, sum({nl}) OVER (ORDER BY rowid) AS nl_upto
         FROM staged WHERE {where}"""
     )
     rows = con.execute(
@@ -313,16 +349,18 @@ def _number_rejected(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""UPDATE staged s SET _line = e.rl
                 + coalesce((SELECT max(nl_upto) FROM _ml WHERE _ml._k < e._k), 0)
-        FROM (SELECT b.rowid + 1 AS _k,
-                     2 + b.rowid + (SELECT count(*) FROM _pr WHERE _pr.key < 2 + b.rowid) AS rl
+        FROM (SELECT b.rowid AS _rid, b.rowid - {_FIRST_ROWID} + 1 AS _k,
+                     2 + b.rowid - {_FIRST_ROWID}
+                     + (SELECT count(*) FROM _pr WHERE _pr.key < 2 + b.rowid - {_FIRST_ROWID})
+                     AS rl
               FROM staged b WHERE ({REASON_SQL}) IS NOT NULL) e
-        WHERE s.rowid + 1 = e._k"""
+        WHERE s.rowid = e._rid"""
     )
 
 
 def _drop_line_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("DROP TABLE IF EXISTS _ml")
-    con.execute("DROP TABLE IF EXISTS _pr")
+    for name in ("_ml", "_pr", "csv_rejects", "csv_rejects_scan"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: str) -> int:
@@ -419,10 +457,11 @@ def ingest_canonical(
     rejects: list[Reject] = []
     row_key = "rowid"
     number_rejected = None
+    restage = None
     drop_staged(con)
     try:
         if suffix in (".csv", ".csv.gz", ".tsv", ".tsv.gz"):
-            n, rejects = _stage_csv(con, path, src)
+            n, restage = 0, _view_csv(con, path, src)  # rows read: counted by the commit
             number_rejected = _number_rejected
         elif suffix in (".parquet", ".pq"):
             n, row_key = _stage_parquet(con, path, src), "_row"
@@ -449,9 +488,10 @@ def ingest_canonical(
             row_key=row_key,
             file=str(path),
             number_rejected=number_rejected,
+            restage=restage,
         )
     except (duckdb.IOException, duckdb.InvalidInputException) as exc:
-        # Parquet pages are first decoded in the commit (staged is a view over the file).
+        # Parquet pages and CSV lines are first read in the commit (staged is a view).
         raise InputError(f"{path}: cannot be read ({_first_line(exc)})") from None
     finally:
         _drop_line_tables(con)

@@ -10,7 +10,9 @@ Rules, in the order they apply (DESIGN.md "entities ... identities"):
   the previous links as evidence, so :func:`unmerge` restores them exactly.
 
 Interactions keep the raw handle; stages resolve handles through ``identities``, so a
-merge or an unmerge never rewrites history.
+merge or an unmerge never rewrites history. These functions are the only writers that add
+handles or entities, and each adds only keys not yet stored: uniqueness is theirs to keep,
+not an index's (store.schema, migration 4, says why).
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def link_new_handles(
         """INSERT INTO entities (entity_id, kind, role)
         SELECT DISTINCT entity, 'person', 'customer' FROM _new_handles
         WHERE entity NOT IN (SELECT entity_id FROM entities)
-        ORDER BY entity  -- keys in order: the primary-key index builds twice as fast"""
+        ORDER BY entity  -- keys in order: a lookup by key reads few row groups"""
     )
     n = con.execute(
         """INSERT INTO identities (handle, entity_id, source, link_rule, evidence)
@@ -205,7 +207,8 @@ def unmerge(con: duckdb.DuckDBPyConnection, merge_id: int) -> list[str]:
         entity = json.loads(merged_row) if merged_row else {"entity_id": merged}
         con.execute(
             "INSERT INTO entities (entity_id, kind, role, display_name, attrs, created_at)"
-            " VALUES (?, ?, ?, ?, ?, coalesce(CAST(? AS TIMESTAMP), current_timestamp))",
+            " SELECT ?, ?, ?, ?, ?, coalesce(CAST(? AS TIMESTAMP), current_timestamp)"
+            " WHERE NOT EXISTS (SELECT 1 FROM entities WHERE entity_id = ?)",  # re-declared since
             [
                 merged,
                 entity.get("kind", "person"),
@@ -213,6 +216,7 @@ def unmerge(con: duckdb.DuckDBPyConnection, merge_id: int) -> list[str]:
                 entity.get("display_name"),
                 json.dumps(entity["attrs"]) if entity.get("attrs") is not None else None,
                 entity.get("created_at"),
+                merged,
             ],
         )
         # Handles first seen after the merge that followed it (see _follow_merges) go
@@ -246,15 +250,24 @@ def declare(con: duckdb.DuckDBPyConnection, mapping: pa.Table) -> int:
     con.register("_declared", mapping)
     con.execute("BEGIN TRANSACTION")
     try:
+        conflicts = con.execute(
+            """SELECT handle, list(DISTINCT entity ORDER BY entity) FROM _declared
+            GROUP BY handle HAVING count(DISTINCT entity) > 1 ORDER BY handle LIMIT 5"""
+        ).fetchall()
+        if conflicts:
+            shown = "; ".join(f"{h} -> {', '.join(e)}" for h, e in conflicts)
+            raise IdentityError(f"the mapping links a handle to more than one entity: {shown}")
         con.execute(
             """INSERT INTO entities (entity_id) SELECT DISTINCT entity FROM _declared
-            WHERE entity NOT IN (SELECT entity_id FROM entities)"""
+            WHERE entity NOT IN (SELECT entity_id FROM entities) ORDER BY 1"""
         )
-        con.execute(
-            """INSERT OR REPLACE INTO identities (handle, entity_id, source, link_rule, evidence)
-            SELECT handle, entity, 'declared', 'declared', 'mapping file' FROM _declared"""
-        )
-        n = con.execute("SELECT count(*) FROM _declared").fetchall()[0][0]
+        # A declared link replaces whatever rule linked the handle before.
+        con.execute("DELETE FROM identities WHERE handle IN (SELECT handle FROM _declared)")
+        n = con.execute(
+            """INSERT INTO identities (handle, entity_id, source, link_rule, evidence)
+            SELECT DISTINCT handle, entity, 'declared', 'declared', 'mapping file'
+            FROM _declared ORDER BY handle"""
+        ).fetchall()[0][0]
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
