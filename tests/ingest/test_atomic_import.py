@@ -158,3 +158,38 @@ def test_an_import_that_fails_inside_the_commit_rolls_back(tmp_path: Path) -> No
         after = ws.status()
     for key in ("interactions", "identities", "entities", "quarantined", "imports"):
         assert after[key] == before[key], key
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_file_that_changes_between_the_check_and_the_insert_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """Parquet and clean CSV files are read twice (check pass, insert). A file rewritten in
+    between (an export still being written) would insert rows nobody checked: refused."""
+    from socialcrm.ingest import loader
+    from socialcrm.ingest.base import InputError
+
+    def write(path: Path, n: int) -> None:
+        rows = [f"m{i},2024-03-02T10:00:00Z,chat,chat:u{i}" for i in range(n)]
+        csv = path.with_suffix(".csv")
+        csv.write_text("interaction_id,ts,channel,actor\n" + "\n".join(rows) + "\n")
+        if fmt == "parquet":
+            duckdb.sql(f"COPY (FROM read_csv('{csv}')) TO '{path}' (FORMAT parquet)")
+
+    path = tmp_path / f"export.{fmt}"
+    write(path, 3)
+    checked = loader._check_counts
+
+    def check_then_grow(*args, **kwargs):  # type: ignore[no-untyped-def]
+        counts = checked(*args, **kwargs)
+        write(path, 5)  # the exporter appends two rows after the check pass
+        return counts
+
+    monkeypatch.setattr(loader, "_check_counts", check_then_grow)
+    with Workspace(tmp_path / "crm.duckdb") as ws:
+        before = ws.status()
+        with pytest.raises(InputError, match="changed while it was being imported"):
+            ws.ingest("canonical", [path])
+        after = ws.status()
+    for key in ("interactions", "identities", "entities", "quarantined", "imports"):
+        assert after[key] == before[key], key
