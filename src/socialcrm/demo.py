@@ -15,6 +15,11 @@ DEMO_SETTINGS = """\
 # The bundled sample is a finished history, so routing's SLA clocks run as of its newest
 # interaction; delete this line (or set clock = "now") for a live workspace.
 clock = "latest"
+
+[prediction]
+# The forum's history ends 2018-09-02; the customer-care tweets run on, sparsely, to 2020.
+# Churn is learned and scored as of the forum's end, where there are current members.
+as_of = "2018-09-02"
 """
 
 SAMPLES = (

@@ -7,6 +7,7 @@ alerts and actions have known inputs whatever the relationship stage computes.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -205,3 +206,22 @@ def test_windowed_tie_features_match_the_relationship_stage_on_that_window(ws):
     assert len(direct) > 3
     assert one.loc[0, "strongest_tie"] == pytest.approx(s.max(), rel=1e-5)
     assert one.loc[0, "strong_ties"] == (s >= 0.5).sum()
+
+
+def test_the_as_of_setting_dates_the_predictions(ws, monkeypatch):
+    """``[prediction] as_of`` in socialcrm.toml moves the churn date back (the bundled
+    demo uses it: its sources end at different times); a bad date is a clear error."""
+    assert api._as_of(ws, None) > pd.Timestamp("2018-09-01")  # after the newest interaction
+
+    def setting(value: str) -> None:
+        extra = {"prediction": {"as_of": value}}
+        monkeypatch.setattr(ws, "settings", dataclasses.replace(ws.settings, extra=extra))
+
+    setting("2018-08-01T00:00:00+02:00")
+    assert api._as_of(ws, None) == pd.Timestamp("2018-07-31 22:00")  # in UTC
+    c = api.churn(ws)
+    assert pd.Timestamp(c.attrs["as_of"]) == pd.Timestamp("2018-07-31 22:00")
+    assert c["days_since_last"].min() >= 0  # nobody is scored on what came later
+    setting("last tuesday")
+    with pytest.raises(api.PredictionError, match="not an ISO date"):
+        api._as_of(ws, None)

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from socialcrm.workspace import Workspace
 
 DEFAULTS: dict[str, Any] = {
+    "as_of": "",  # the prediction date (ISO); empty: just after the newest interaction
     "horizon_days": 56.0,  # churn: no activity for this long after the cut-off
     "window_days": 28.0,  # churn: features from this many days before the cut-off
     "active_days": 90.0,  # churn: who counts as a current member (active this recently)
@@ -87,6 +88,24 @@ def prediction_settings(ws: Workspace, **overrides: Any) -> dict[str, Any]:
     out.update(section)
     out.update({k: v for k, v in overrides.items() if v is not None})
     return out
+
+
+def _as_of(ws: Workspace, as_of: datetime | None) -> pd.Timestamp:
+    """The date predictions are made as of: ``as_of`` if given, else ``[prediction] as_of``
+    in socialcrm.toml (a history whose sources end at different times), else just after
+    the newest interaction."""
+    if as_of is not None:
+        return pd.Timestamp(as_of)
+    setting = prediction_settings(ws)["as_of"]
+    if setting:
+        try:
+            ts = pd.Timestamp(str(setting))
+        except ValueError:
+            raise PredictionError(
+                f"socialcrm.toml [prediction] as_of = {setting!r} is not an ISO date or time"
+            ) from None
+        return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+    return _now(ws) + pd.Timedelta(seconds=1)
 
 
 def _now(ws: Workspace) -> pd.Timestamp:
@@ -236,7 +255,7 @@ def predict_loyalty(
     cfg = prediction_settings(ws, n_bootstrap=n_bootstrap)
     file_conf = [c for c in confounders if c not in ACTIVITY_FEATURES + RELATIONSHIP_FEATURES]
     table, counts = load_outcomes(ws, data, [outcome_col, *file_conf], entity_col)
-    as_of_ts = pd.Timestamp(as_of) if as_of is not None else _now(ws) + pd.Timedelta(seconds=1)
+    as_of_ts = _as_of(ws, as_of)
     if window_days is None:
         first = pd.Timestamp(ws.con.execute("SELECT min(ts) FROM interactions").fetchone()[0])
         window_days = (as_of_ts - first).total_seconds() / 86400 + 1
@@ -339,7 +358,7 @@ def churn(
         ws, horizon_days=horizon_days, window_days=window_days, active_days=active_days
     )
     h, w, act = float(cfg["horizon_days"]), float(cfg["window_days"]), float(cfg["active_days"])
-    now = pd.Timestamp(as_of) if as_of is not None else _now(ws) + pd.Timedelta(seconds=1)
+    now = _as_of(ws, as_of)
     cut = now - pd.Timedelta(days=h)
     train_people = _active_people(ws, cut, act)
     if len(train_people) < 20:
@@ -476,7 +495,7 @@ def actions(
             churn_table = churn(ws, as_of=as_of)
         except PredictionError as exc:
             notes.append(f"churn risk not available: {exc}")
-    now = pd.Timestamp(as_of) if as_of is not None else _now(ws) + pd.Timedelta(seconds=1)
+    now = _as_of(ws, as_of)
     if churn_table is not None:
         ctx = churn_table.copy()
     else:
