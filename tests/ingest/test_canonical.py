@@ -442,3 +442,23 @@ def test_cli_subprocess_reports_without_traceback(tmp_path: Path) -> None:
     assert f"error: {missing}: missing required column(s) interaction_id" in flat(text)
     assert f"{bad}:11: unknown channel 'fax'" in flat(text)  # the good file's rejects still shown
     assert "stored 4" in flat(text)
+
+
+def test_a_bad_field_in_a_column_validation_does_not_read_is_still_quarantined(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """A clean-looking CSV is checked from a view and inserted by a second read; a field
+    that is not UTF-8 in ``targets`` (which no validation rule reads) must still be found
+    by the check, so the row is quarantined and the others stored."""
+    path = tmp_path / "chat.csv"
+    path.write_bytes(
+        b"interaction_id,ts,channel,actor,targets,in_reply_to,text\n"
+        b"a1,2024-03-01T10:00:00Z,chat,chat:u1,chat:u2,,hello\n"
+        b"a2,2024-03-01T10:01:00Z,chat,chat:u2,chat:caf\xe9,a1,hi\n"
+        b"a3,2024-03-01T10:02:00Z,chat,chat:u1,chat:u2,a2,ok\n"
+    )
+    (report,) = ws.ingest("canonical", [path])
+    assert (report.rows_read, report.rows_inserted, report.rows_rejected) == (3, 2, 1)
+    assert set(stored(ws)) == {"chat:a1", "chat:a3"}
+    ((line, reason),) = quarantined(ws)
+    assert line == 3 and "invalid encoding" in reason
