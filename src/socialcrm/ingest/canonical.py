@@ -248,8 +248,9 @@ def _csv_header(path: Path) -> list[str]:
 _FIRST_ROWID = "(SELECT min(rowid) FROM staged)"
 
 
-def _csv_query(path: Path, source: str) -> str:
-    """The canonical query over ``read_csv`` of the file, every column read as text."""
+def _csv_query(path: Path, source: str, raw: bool = False) -> str:
+    """The canonical query over ``read_csv`` of the file, every column read as text
+    (with ``raw``, the file's columns also as they are: ``_raw0``, ``_raw1``...)."""
     header = _csv_header(path)
     dupes = {h for h in header if header.count(h) > 1}
     if dupes:
@@ -261,7 +262,14 @@ def _csv_query(path: Path, source: str) -> str:
             delim = {_literal(_delimiter(path))}, quote = '"', escape = '"', strict_mode = true,
             store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_rejects_scan',
             max_line_size = {MAX_LINE_BYTES}, parallel = true)"""
-    return _canonical_select(columns, source, reader, extra="CAST(NULL AS BIGINT) AS _line")
+    names = [f"_raw{i}" for i in range(len(header))] if raw else []
+    return _canonical_select(
+        columns,
+        source,
+        reader,
+        keep=", ".join(f"{_q(h)} AS {n}" for h, n in zip(header, names, strict=False)),
+        extra=", ".join(["CAST(NULL AS BIGINT) AS _line", *names]),
+    )
 
 
 def _literal(value: str) -> str:
@@ -270,10 +278,11 @@ def _literal(value: str) -> str:
 
 def _view_csv(con: duckdb.DuckDBPyConnection, path: Path, source: str) -> Restage:
     """``staged`` as a view over the file; the commit restages it if anything is off."""
-    con.execute(f"CREATE TEMP VIEW staged AS {_csv_query(path, source)}")
+    con.execute(f"CREATE TEMP VIEW staged AS {_csv_query(path, source, raw=True)}")
     return Restage(
         parser_rejected=_parser_rejected,
         stage=lambda c: _stage_csv(c, path, source),
+        raw_columns=tuple(f"_raw{i}" for i in range(len(_csv_header(path)))),
     )
 
 

@@ -55,6 +55,10 @@ class Restage:
 
     parser_rejected: Callable[[duckdb.DuckDBPyConnection], bool]
     stage: Callable[[duckdb.DuckDBPyConnection], tuple[int, list[Reject]]]
+    # The view's raw file columns: the check pass reads them all, as the insert will, so
+    # a line the parser drops (a field that is not UTF-8 in a column no rule looks at)
+    # is found by the check and not first by the insert.
+    raw_columns: tuple[str, ...] = ()
 
 
 def _sql_list(values: tuple[str, ...]) -> str:
@@ -93,32 +97,29 @@ END
 """
 
 
-def _checked_sql(row_key: str, file_sql: str) -> str:
-    """Each staged row's key, reject reason (NULL if valid), file, line and columns."""
+def _checked_sql(row_key: str, file_sql: str, also: tuple[str, ...] = ()) -> str:
+    """Each staged row's key, reject reason (NULL if valid), file, line, id (and ``also``)."""
+    more = "".join(f", {c}" for c in also)
     return (
         f"SELECT {row_key} AS _row, {REASON_SQL} AS _reason, {file_sql} AS _file, _line,"
-        f" {', '.join(INTERACTION_COLUMNS)} FROM staged"
+        f" interaction_id{more} FROM staged"
     )
 
 
 def _check_counts(
-    con: duckdb.DuckDBPyConnection, checked: str, *, from_view: bool, in_store: bool
+    con: duckdb.DuckDBPyConnection, checked: str, *, read: tuple[str, ...], in_store: bool
 ) -> tuple[int, int, int, int]:
     """Valid rows, rejected rows, distinct hashes of valid ids and (``in_store``) rows
-    whose id is already stored, in one pass over ``checked``.
-
-    ``from_view``: a text file is parsed again by the insert, so this pass reads every
-    column the insert will, or a line the parser drops there (a field that is not UTF-8
-    in a column validation does not look at) would surface only then.
-    """
+    whose id is already stored, in one pass over ``checked``, which also reads the
+    columns ``read`` (see :class:`Restage`)."""
     # (A CASE inside the DISTINCT, not a FILTER on it: DuckDB then plans one hash table
     # on the hashes instead of one on (hash, filter) behind a shared scan; 10% less.)
     stored = "count(*) FILTER (interaction_id IN (SELECT interaction_id FROM interactions))"
-    read_all = "".join(f", count({c})" for c in INTERACTION_COLUMNS) if from_view else ""
     n_valid, n_bad, n_hashes, n_stored, *_ = con.execute(
         "SELECT count(*) FILTER (_reason IS NULL), count(*) FILTER (_reason IS NOT NULL),"
         " count(DISTINCT CASE WHEN _reason IS NULL THEN hash(interaction_id) END),"
-        f" {stored if in_store else '0'}{read_all} FROM ({checked})"
+        f" {stored if in_store else '0'}{''.join(f', count({c})' for c in read)}"
+        f" FROM ({checked})"
     ).fetchall()[0]
     return int(n_valid), int(n_bad), int(n_hashes), int(n_stored)
 
@@ -195,9 +196,10 @@ def commit_staged(
         # once for the INSERT, and never materialises a per-row table.
         store_empty = not con.execute("SELECT count(*) FROM interactions").fetchall()[0][0]
         from_view = restage is not None  # no row keys: it also counts ids already stored
-        checked = _checked_sql("NULL" if from_view else row_key, file_sql)
+        read = restage.raw_columns if restage is not None else ()
+        checked = _checked_sql("NULL" if from_view else row_key, file_sql, read)
         n_valid, n_bad, n_hashes, n_stored = _check_counts(
-            con, checked, from_view=from_view, in_store=from_view and not store_empty
+            con, checked, read=read, in_store=from_view and not store_empty
         )
         if restage is not None:
             if n_bad or n_hashes < n_valid or n_stored or restage.parser_rejected(con):
@@ -206,9 +208,7 @@ def commit_staged(
                 adapter_rejects = [*adapter_rejects, *parser_rejects]
                 row_key, from_view = "rowid", False
                 checked = _checked_sql(row_key, file_sql)
-                n_valid, n_bad, n_hashes, _ = _check_counts(
-                    con, checked, from_view=False, in_store=False
-                )
+                n_valid, n_bad, n_hashes, _ = _check_counts(con, checked, read=(), in_store=False)
             else:
                 rows_read = int(n_valid)
         if n_bad and number_rejected is not None:
