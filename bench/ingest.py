@@ -82,7 +82,9 @@ def peak_kib():
         return next(int(ln.split()[1]) for ln in fh if ln.startswith("VmHWM:"))
 """
 
-BARE_CHILD = PEAK + """
+BARE_CHILD = (
+    PEAK
+    + """
 import duckdb, json, sys, time
 db, path, fmt = sys.argv[1:4]
 con = duckdb.connect(db, config={"memory_limit": "4GB"})
@@ -95,8 +97,11 @@ seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 print(json.dumps({"rows": n, "seconds": seconds, "cpu_seconds": cpu,
                   "peak_rss_kib": peak_kib()}))
 """
+)
 
-OURS_CHILD = PEAK + """
+OURS_CHILD = (
+    PEAK
+    + """
 import json, sys, time
 from socialcrm import Workspace
 db, path = sys.argv[1:3]
@@ -109,6 +114,7 @@ print(json.dumps({"rows": report.rows_inserted, "rejected": report.rows_rejected
                   "seconds": seconds, "cpu_seconds": cpu,
                   "peak_rss_kib": peak_kib()}))
 """
+)
 
 
 def run_child(code: str, *args: str) -> dict:
