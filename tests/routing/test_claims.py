@@ -142,3 +142,46 @@ def test_claims_need_staff(twcs_db: Path, copy_db) -> None:
         ).fetchall()[0][0]
         with pytest.raises(PermissionError, match="only employee, brand"):
             api.claim(ws, conv, customer, now)
+
+
+def test_two_first_replies_from_one_new_handle_at_once_add_it_once(twcs_db: Path, copy_db) -> None:
+    """No index keeps handles unique: the first reply from a new handle locks the agent's
+    row, so two at once (threads, each with its own cursor) store the handle once and
+    both replies."""
+    from socialcrm.routing import state
+
+    with with_agents(Workspace(copy_db(twcs_db))) as ws:
+        now = latest(ws)
+        convs = queued_unassigned(ws, now, 2)
+        agent = AGENTS[0]
+        for conv in convs:
+            api.claim(ws, conv, agent, now)
+        rows = [api._queued(ws, conv, now) for conv in convs]
+        handle = "chat:ann-new-desk"
+        barrier = threading.Barrier(2)
+        results: list[object] = []
+
+        def go(row: dict) -> None:
+            cur = ws.con.cursor()
+            barrier.wait()
+            try:
+                results.append(state.record_reply(cur, row, agent, handle, "on it", now))
+            except Exception as exc:  # the test reports whatever happened
+                results.append(exc)
+            finally:
+                cur.close()
+
+        threads = [threading.Thread(target=go, args=(r,)) for r in rows]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert all(isinstance(r, str) for r in results), results
+        (n,) = ws.con.execute(
+            "SELECT count(*) FROM identities WHERE handle = ?", [handle]
+        ).fetchall()[0]
+        assert n == 1
+        stored = ws.con.execute(
+            "SELECT count(*) FROM interactions WHERE actor = ?", [handle]
+        ).fetchall()[0][0]
+        assert stored == 2
