@@ -11,8 +11,8 @@ Rules, in the order they apply (DESIGN.md "entities ... identities"):
 
 Interactions keep the raw handle; stages resolve handles through ``identities``, so a
 merge or an unmerge never rewrites history. These functions are the only writers that add
-handles or entities, and each adds only keys not yet stored: uniqueness is theirs to keep,
-not an index's (store.schema, migration 4, says why).
+handles or entities, and each adds only keys not yet stored, one transaction at a time
+(store.locks): uniqueness is theirs to keep, not an index's (store.schema, migration 4).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import json
 
 import duckdb
 import pyarrow as pa
+
+from socialcrm.store.locks import begin_identity_write
 
 EMAIL_RE = r"([A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,})"
 ROLES = ("customer", "prospect", "employee", "superuser", "brand", "partner", "system")
@@ -154,7 +156,7 @@ def merge(con: duckdb.DuckDBPyConnection, keep: str, other: str, reason: str = "
     a, b = entity_of(con, keep), entity_of(con, other)
     if a == b:
         raise IdentityError(f"{keep!r} and {other!r} are already the same entity ({a})")
-    con.execute("BEGIN TRANSACTION")
+    begin_identity_write(con)
     try:
         moved = con.execute(
             "SELECT handle, link_rule, evidence FROM identities WHERE entity_id = ? ORDER BY handle",
@@ -202,7 +204,7 @@ def unmerge(con: duckdb.DuckDBPyConnection, merge_id: int) -> list[str]:
     if undone is not None:
         raise IdentityError(f"merge {merge_id} was already undone at {undone}")
     moved = json.loads(moved_json)
-    con.execute("BEGIN TRANSACTION")
+    begin_identity_write(con)
     try:
         entity = json.loads(merged_row) if merged_row else {"entity_id": merged}
         con.execute(
@@ -248,7 +250,7 @@ def declare(con: duckdb.DuckDBPyConnection, mapping: pa.Table) -> int:
     """Link handles to entities from a declared mapping (columns ``handle``, ``entity``)."""
     con.complete()  # DuckDB 2 refuses register() while a result is unfetched
     con.register("_declared", mapping)
-    con.execute("BEGIN TRANSACTION")
+    begin_identity_write(con)
     try:
         conflicts = con.execute(
             """SELECT handle, list(DISTINCT entity ORDER BY entity) FROM _declared

@@ -23,6 +23,7 @@ import pyarrow as pa
 from socialcrm.conversations.threading import assign_conversations
 from socialcrm.ingest.base import InputError, Reject
 from socialcrm.ingest.identities import link_new_handles
+from socialcrm.store.locks import begin_identity_write
 from socialcrm.store.schema import CHANNELS, INTERACTION_COLUMNS, VISIBILITIES
 
 MAX_TEXT_CHARS = 1_000_000
@@ -183,7 +184,7 @@ def commit_staged(
     keep_order = bool(
         con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
     )
-    con.execute("BEGIN TRANSACTION")
+    begin_identity_write(con)  # it adds handles and entities: one such import at a time
     try:
         import_id = con.execute("SELECT nextval('import_seq')").fetchall()[0][0]
         con.execute(

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +29,8 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+
+from socialcrm.store.locks import begin_identity_write
 
 QUEUE_COLUMNS: tuple[str, ...] = (
     "conversation_id",
@@ -409,46 +410,16 @@ def record_reply(
     the agent's identity if new, the queue row and the event. The loader is not used
     because a reply carries its own thread and needs no re-threading of the store.
     """
-    for attempt in range(2):  # a lost race (see _record_reply) is retried; a third raises
-        try:
-            return _record_reply(con, row, agent, agent_handle, text, now)
-        except duckdb.TransactionException:
-            time.sleep(0.05 * (attempt + 1))  # the winner's transaction is still open
-    return _record_reply(con, row, agent, agent_handle, text, now)
-
-
-def _record_reply(
-    con: duckdb.DuckDBPyConnection,
-    row: dict[str, Any],
-    agent: str,
-    agent_handle: str,
-    text: str,
-    now: datetime,
-) -> str:
-    """One attempt of :func:`record_reply`. A first reply from a new handle locks the
-    agent's load row: no index keeps ``identities.handle`` unique (store.schema,
-    migration 4), so two such replies at once conflict there, and the retry finds the
-    handle the winner added."""
     source = row.get("source") or "socialcrm"
     interaction_id = f"{source}:reply:{uuid.uuid4().hex}"
-    ensure_agent(con, agent)
-    con.execute("BEGIN TRANSACTION")
+    begin_identity_write(con)  # it may add the agent's handle (store.locks)
     try:
-        known = con.execute("SELECT 1 FROM identities WHERE handle = ?", [agent_handle])
-        if not known.fetchall():
-            # A write that changes the row (DuckDB skips an update to the same value, and
-            # then nothing conflicts), undone at once: the count ends where it was.
-            for step in ("+ 1", "- 1"):
-                con.execute(
-                    f"UPDATE routing_agents SET open_assignments = open_assignments {step}"
-                    " WHERE agent = ?",
-                    [agent],
-                )
-            con.execute(
-                """INSERT INTO identities (handle, entity_id, source, link_rule, evidence)
-                   VALUES (?, ?, 'socialcrm', 'self', 'agent reply')""",
-                [agent_handle, agent],
-            )
+        con.execute(
+            """INSERT INTO identities (handle, entity_id, source, link_rule, evidence)
+               SELECT ?, ?, 'socialcrm', 'self', 'agent reply' WHERE NOT EXISTS (
+                   SELECT 1 FROM identities WHERE handle = ?)""",
+            [agent_handle, agent, agent_handle],
+        )
         con.execute(
             """INSERT INTO interactions (interaction_id, source, channel, ts, actor, targets,
                    conversation_id, in_reply_to, kind, visibility, text)

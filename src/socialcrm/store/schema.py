@@ -250,6 +250,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE identities_v4 RENAME TO identities;
         """,
     ),
+    Migration(
+        5,
+        "write_locks: the row that serialises writers of identities and entities",
+        # See store.locks: without unique indexes, two transactions adding the same handle
+        # must not both be open; each writer first updates this row.
+        """
+        CREATE TABLE write_locks (
+            name   VARCHAR PRIMARY KEY,
+            writes BIGINT NOT NULL DEFAULT 0
+        );
+        INSERT INTO write_locks (name) VALUES ('identities');
+        """,
+    ),
 )
 
 
