@@ -38,3 +38,33 @@ def spark_session():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture
+def at_once():
+    """Run ``work(cursor, item)`` for every item in its own thread, all released together,
+    each on its own cursor of ``con``; returns each result or the exception it raised."""
+    import threading
+
+    def run(con, work, items: list) -> list:  # type: ignore[no-untyped-def]
+        barrier = threading.Barrier(len(items))
+        results: list[object] = [None] * len(items)
+
+        def go(i: int) -> None:
+            cur = con.cursor()
+            barrier.wait()
+            try:
+                results[i] = work(cur, items[i])
+            except Exception as exc:  # the test reports whatever happened
+                results[i] = exc
+            finally:
+                cur.close()
+
+        threads = [threading.Thread(target=go, args=(i,)) for i in range(len(items))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return results
+
+    return run

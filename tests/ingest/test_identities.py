@@ -318,12 +318,10 @@ def test_a_mapping_that_links_one_handle_to_two_entities_is_refused(
 
 
 def test_two_imports_at_once_on_two_cursors_add_each_new_handle_once(
-    ws: Workspace, tmp_path: Path
+    ws: Workspace, tmp_path: Path, at_once
 ) -> None:
     """No index keeps handles unique; the identities write lock (store.locks) makes the
     second import wait for the first, so shared new handles are added once."""
-    import threading
-
     from socialcrm.ingest.canonical import ingest_canonical
 
     paths = []
@@ -335,24 +333,7 @@ def test_two_imports_at_once_on_two_cursors_add_each_new_handle_once(
         path = tmp_path / f"{name}.csv"
         path.write_text("interaction_id,ts,channel,actor,targets\n" + rows)
         paths.append(path)
-    barrier = threading.Barrier(2)
-    results: list[object] = []
-
-    def go(path: Path) -> None:
-        cur = ws.con.cursor()
-        barrier.wait()
-        try:
-            results.append(ingest_canonical(cur, path).rows_inserted)
-        except Exception as exc:  # the test reports whatever happened
-            results.append(exc)
-        finally:
-            cur.close()
-
-    threads = [threading.Thread(target=go, args=(p,)) for p in paths]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = at_once(ws.con, lambda cur, path: ingest_canonical(cur, path).rows_inserted, paths)
     assert results == [2000, 2000], results
     assert keys_unique(ws) == (0, 0)
     assert ws.query("SELECT count(*) AS n FROM identities").to_pylist() == [{"n": 52}]

@@ -144,10 +144,12 @@ def test_claims_need_staff(twcs_db: Path, copy_db) -> None:
             api.claim(ws, conv, customer, now)
 
 
-def test_two_first_replies_from_one_new_handle_at_once_add_it_once(twcs_db: Path, copy_db) -> None:
-    """No index keeps handles unique: the first reply from a new handle locks the agent's
-    row, so two at once (threads, each with its own cursor) store the handle once and
-    both replies."""
+def test_two_first_replies_from_one_new_handle_at_once_add_it_once(
+    twcs_db: Path, copy_db, at_once
+) -> None:
+    """No index keeps handles unique: a reply takes the identities write lock
+    (store.locks), so two first replies from one new handle at once (threads, each with
+    its own cursor) store the handle once and both replies."""
     from socialcrm.routing import state
 
     with with_agents(Workspace(copy_db(twcs_db))) as ws:
@@ -158,24 +160,9 @@ def test_two_first_replies_from_one_new_handle_at_once_add_it_once(twcs_db: Path
             api.claim(ws, conv, agent, now)
         rows = [api._queued(ws, conv, now) for conv in convs]
         handle = "chat:ann-new-desk"
-        barrier = threading.Barrier(2)
-        results: list[object] = []
-
-        def go(row: dict) -> None:
-            cur = ws.con.cursor()
-            barrier.wait()
-            try:
-                results.append(state.record_reply(cur, row, agent, handle, "on it", now))
-            except Exception as exc:  # the test reports whatever happened
-                results.append(exc)
-            finally:
-                cur.close()
-
-        threads = [threading.Thread(target=go, args=(r,)) for r in rows]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        results = at_once(
+            ws.con, lambda cur, row: state.record_reply(cur, row, agent, handle, "on it", now), rows
+        )
         assert all(isinstance(r, str) for r in results), results
         (n,) = ws.con.execute(
             "SELECT count(*) FROM identities WHERE handle = ?", [handle]

@@ -133,7 +133,7 @@ def _canonical_select(
     def text(name: str) -> str:
         return _trimmed(col(name)) if name in columns else "CAST(NULL AS VARCHAR)"
 
-    literal = "'" + source.replace("'", "''") + "'"
+    literal = _literal(source)
     src = f"coalesce({text('source')}, {literal})" if "source" in columns else literal
     ts, ts_err = _ts_expr("_ts_raw", columns["ts"])
     if "targets" not in columns:
@@ -248,10 +248,9 @@ def _csv_header(path: Path) -> list[str]:
 _FIRST_ROWID = "(SELECT min(rowid) FROM staged)"
 
 
-def _csv_query(path: Path, source: str, raw: bool = False) -> str:
+def _csv_query(path: Path, source: str, header: list[str], raw: bool = False) -> str:
     """The canonical query over ``read_csv`` of the file, every column read as text
-    (with ``raw``, the file's columns also as they are: ``_raw0``, ``_raw1``...)."""
-    header = _csv_header(path)
+    (with ``raw``, the file's columns also as they are, named by :func:`_raw_names`)."""
     dupes = {h for h in header if header.count(h) > 1}
     if dupes:
         raise InputError(f"{path}: line 1 repeats column(s) {', '.join(sorted(dupes))}")
@@ -262,7 +261,7 @@ def _csv_query(path: Path, source: str, raw: bool = False) -> str:
             delim = {_literal(_delimiter(path))}, quote = '"', escape = '"', strict_mode = true,
             store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_rejects_scan',
             max_line_size = {MAX_LINE_BYTES}, parallel = true)"""
-    names = [f"_raw{i}" for i in range(len(header))] if raw else []
+    names = _raw_names(header) if raw else ()
     return _canonical_select(
         columns,
         source,
@@ -272,17 +271,22 @@ def _csv_query(path: Path, source: str, raw: bool = False) -> str:
     )
 
 
+def _raw_names(header: list[str]) -> tuple[str, ...]:
+    return tuple(f"_raw{i}" for i in range(len(header)))
+
+
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
 def _view_csv(con: duckdb.DuckDBPyConnection, path: Path, source: str) -> Restage:
     """``staged`` as a view over the file; the commit restages it if anything is off."""
-    con.execute(f"CREATE TEMP VIEW staged AS {_csv_query(path, source, raw=True)}")
+    header = _csv_header(path)
+    con.execute(f"CREATE TEMP VIEW staged AS {_csv_query(path, source, header, raw=True)}")
     return Restage(
         parser_rejected=_parser_rejected,
-        stage=lambda c: _stage_csv(c, path, source),
-        raw_columns=tuple(f"_raw{i}" for i in range(len(_csv_header(path)))),
+        stage=lambda c: _stage_csv(c, path, source, header),
+        raw_columns=_raw_names(header),
     )
 
 
@@ -294,16 +298,17 @@ def _parser_rejected(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(found) and bool(con.execute("SELECT count(*) FROM csv_rejects").fetchall()[0][0])
 
 
-def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, source: str) -> tuple[int, list[Reject]]:
+def _stage_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, source: str, header: list[str]
+) -> tuple[int, list[Reject]]:
     """``staged`` as a temp table in file order (``rowid`` counts parsed records from
     :data:`_FIRST_ROWID`, from which :func:`_physical_lines` derives line numbers);
     returns rows read and the parser's rejects."""
     con.execute("DROP TABLE IF EXISTS csv_rejects")
     con.execute("DROP TABLE IF EXISTS csv_rejects_scan")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {_csv_query(path, source)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {_csv_query(path, source, header)}")
     n_valid = con.execute("SELECT count(*) FROM staged").fetchall()[0][0]
-    has_text = "text" in _csv_header(path)
-    rejects = _physical_lines(con, path, has_text=has_text)
+    rejects = _physical_lines(con, path, has_text="text" in header)
     return int(n_valid) + len(rejects), rejects
 
 
@@ -380,7 +385,7 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: str) -> i
     columns = {name: dtype for name, dtype, *_ in described}
     # A view, not a copy: the commit reads the file once to validate and once to insert,
     # which costs less than writing every row to a temp table and reading it back.
-    literal = "'" + str(path).replace("'", "''") + "'"
+    literal = _literal(str(path))
     query = _canonical_select(
         columns,
         source,

@@ -220,9 +220,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         # DuckDB keeps a primary key as an ART index over the strings: for the ~1M new
         # handles of a 10M-row import it cost ~1.2 s of 11 s (inserts and the index
         # written at commit), a tenth of the import. Every writer of these two tables
-        # already adds only keys that are not there (ingest.identities, routing.state's
-        # reply), and the service serialises writes; lookups by key read the few row
-        # groups whose min/max can hold it, since new keys are inserted in sorted order.
+        # adds only keys that are not there (ingest.identities, routing.state's reply),
+        # one transaction at a time (store.locks, migration 5); lookups by key read the
+        # few row groups whose min/max can hold it, since new keys are inserted sorted.
         """
         CREATE TABLE entities_v4 (
             entity_id    VARCHAR NOT NULL,
